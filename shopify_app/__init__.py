@@ -1,0 +1,60 @@
+"""Retention: a self-hostable Shopify app for lifecycle flows and retention analytics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings -> database -> errors -> blueprints -> CLI."""
+    from shopify_app import cli
+    from shopify_app import db
+    from shopify_app import errors
+    from shopify_app.settings import load_settings
+    from shopify_app.token_cipher import TokenCipher
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    settings = load_settings(config, instance_path=app.instance_path)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["settings"] = settings
+    app.extensions["token_cipher"] = TokenCipher(settings.token_encryption_keys)
+
+    db.init_app(app, db.Database(settings.database_url))
+    errors.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    if not settings.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from shopify_app.auth import app_home
+    from shopify_app.auth import oauth_views
+    from shopify_app.auth.session_guard import create_api_blueprint
+    from shopify_app.dashboard import pages
+    from shopify_app.dashboard import shop_api
+
+    api = create_api_blueprint()
+    api.register_blueprint(shop_api.bp)
+
+    app.register_blueprint(app_home.bp)
+    app.register_blueprint(oauth_views.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api)

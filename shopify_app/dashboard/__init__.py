@@ -1,0 +1,1 @@
+"""The embedded admin pages and their read-only JSON API."""

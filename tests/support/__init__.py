@@ -1,0 +1,1 @@
+"""Helpers the tests share: signed Shopify requests, session tokens, installed shops."""
