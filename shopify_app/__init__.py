@@ -48,13 +48,27 @@ def _register_blueprints(app: Flask) -> None:
     from shopify_app.auth import app_home
     from shopify_app.auth import oauth_views
     from shopify_app.auth.session_guard import create_api_blueprint
+    from shopify_app.dashboard import backfill_api
+    from shopify_app.dashboard import flow_results_api
+    from shopify_app.dashboard import kpi_api
     from shopify_app.dashboard import pages
+    from shopify_app.dashboard import predictions_api
+    from shopify_app.dashboard import privacy_api
     from shopify_app.dashboard import shop_api
+    from shopify_app.retention import public_views as messaging_public_views
+    from webhooks import endpoint as webhook_endpoint
 
     api = create_api_blueprint()
     api.register_blueprint(shop_api.bp)
+    api.register_blueprint(flow_results_api.bp)
+    api.register_blueprint(backfill_api.bp)
+    api.register_blueprint(predictions_api.bp)
+    api.register_blueprint(kpi_api.bp)
+    api.register_blueprint(privacy_api.bp)
 
     app.register_blueprint(app_home.bp)
     app.register_blueprint(oauth_views.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api)
+    app.register_blueprint(messaging_public_views.bp)
+    app.register_blueprint(webhook_endpoint.bp)

@@ -6,9 +6,15 @@ import click
 from flask import Flask
 from flask import current_app
 
+from jobs import cli as jobs_cli
+from jobs import predictions as predictions_cli
 from shopify_app import migrations_runner
+from shopify_app import privacy_cli
+from shopify_app import shops_cli
 from shopify_app.context import get_settings
+from shopify_app.demo import commands as demo_cli
 from shopify_app.token_cipher import generate_key
+from webhooks import cli as webhooks_cli
 
 
 @click.group("db")
@@ -46,3 +52,10 @@ def keys_new() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(predictions_cli.predictions_group)
+    app.cli.add_command(webhooks_cli.webhooks_group)
+    app.cli.add_command(shops_cli.shops_group)
+    app.cli.add_command(privacy_cli.privacy_group)
+    app.cli.add_command(jobs_cli.jobs_group)
+    app.cli.add_command(jobs_cli.scheduler_command)
+    app.cli.add_command(demo_cli.demo_group)

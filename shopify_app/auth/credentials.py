@@ -23,6 +23,7 @@ from shopify_app.gateway.oauth import TokenGrant
 from shopify_app.gateway.oauth import refresh_access_token
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
+from shopify_app.retention.backfill import queue_backfill
 from shopify_app.token_cipher import TokenCipher
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def install_shop(
 ) -> Shop:
     """Record that *shop_domain* installed (or reinstalled) the app with *grant*."""
     shop = session.scalar(select(Shop).where(Shop.domain == shop_domain))
+    is_first_install = shop is None
     if shop is None:
         shop = Shop(domain=shop_domain, installed_at=now)
         session.add(shop)
@@ -48,6 +50,9 @@ def install_shop(
         shop.installed_at = now
         shop.uninstalled_at = None
     store_grant(session, shop=shop, grant=grant, cipher=cipher)
+    if is_first_install:
+        # No HTTP in the install request: the backfill job (or `shops backfill`) picks this up.
+        queue_backfill(session, shop_id=shop.id, now=now)
     return shop
 
 

@@ -17,7 +17,7 @@ def normalize_shop_domain(raw: object) -> str:
     """
     if not isinstance(raw, str) or not raw:
         raise InvalidShopDomain("The shop parameter is required, e.g. shop=example.myshopify.com")
-    candidate = raw.strip().lower()
+    candidate = raw.lower()
     if len(candidate) > 255 or not _SHOP_DOMAIN.fullmatch(candidate):
         raise InvalidShopDomain(
             "The shop parameter must be a shop domain such as example.myshopify.com"

@@ -40,6 +40,7 @@ class Customer(Base):
     shopify_updated_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
     redacted_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -140,4 +140,5 @@ class Fulfillment(Base):
     shopify_created_at: Mapped[datetime | None]
     shopify_updated_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,6 +29,8 @@ class Shop(Base):
     iana_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     installed_at: Mapped[datetime | None]
     uninstalled_at: Mapped[datetime | None]
+    shopify_updated_at: Mapped[datetime | None]
+    last_event_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

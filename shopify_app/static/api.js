@@ -14,21 +14,45 @@ window.Retention = window.Retention || {};
     throw new Error("App Bridge is not available; open the app from the Shopify admin");
   }
 
-  ns.api = async function (path, options = {}) {
-    const headers = Object.assign({}, options.headers || {}, {
-      Authorization: `Bearer ${await sessionToken()}`,
-      Accept: "application/json",
-    });
-    const res = await fetch(path, Object.assign({}, options, { headers }));
-    const body = res.headers.get("content-type", "").includes("application/json")
-      ? await res.json()
-      : null;
-    if (!res.ok) {
-      const message = body && body.error ? body.error.message : `HTTP ${res.status}`;
-      const error = new Error(message);
-      error.status = res.status;
-      throw error;
+  // Session tokens live one minute: ask for a new one and retry once when the app says 401.
+  async function authorizedFetch(path, options = {}, accept = "application/json") {
+    for (let attempt = 0; ; attempt += 1) {
+      const headers = Object.assign({}, options.headers || {}, {
+        Authorization: `Bearer ${await sessionToken()}`,
+        Accept: accept,
+      });
+      const res = await fetch(path, Object.assign({}, options, { headers }));
+      if (res.status !== 401 || attempt > 0) return res;
     }
-    return body;
+  }
+
+  async function errorFrom(res) {
+    const isJson = (res.headers.get("content-type") || "").includes("application/json");
+    const body = isJson ? await res.json().catch(() => null) : null;
+    const message = body && body.error && body.error.message ? body.error.message : `HTTP ${res.status}`;
+    const error = new Error(message);
+    error.status = res.status;
+    return error;
+  }
+
+  ns.api = async function (path, options = {}) {
+    const res = await authorizedFetch(path, options);
+    if (!res.ok) throw await errorFrom(res);
+    const isJson = (res.headers.get("content-type") || "").includes("application/json");
+    return isJson ? await res.json() : null;
+  };
+
+  // Save a file the API returns (e.g. CSV) under *filename*; a plain link could not send the token.
+  ns.download = async function (path, filename) {
+    const res = await authorizedFetch(path, {}, "text/csv, */*");
+    if (!res.ok) throw await errorFrom(res);
+    const url = URL.createObjectURL(await res.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
   };
 })(window.Retention);

@@ -15,7 +15,7 @@ from shopify_app.gateway.signatures import sign_query
 from shopify_app.gateway.signatures import sign_webhook
 
 API_KEY = "test-api-key"
-API_SECRET = "test-api-secret-0123456789abcdef"
+API_SECRET = "test-api-secret-" + "0123456789abcdef" * 3
 
 
 def make_session_token(

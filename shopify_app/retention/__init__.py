@@ -1,0 +1,1 @@
+"""The retention domain: local orders, checkouts and customers, flows, KPIs, privacy."""

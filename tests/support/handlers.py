@@ -1,0 +1,88 @@
+"""Run webhook handlers the way the worker does: inbox row, schema, handler, done."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_app.models import DeliveryStatus
+from shopify_app.models import Shop
+from shopify_app.models import WebhookDelivery
+from webhooks.handlers import HANDLERS
+from webhooks.registry import DeliveryContext
+from webhooks.schemas import SCHEMAS
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    """Return a fresh copy of the sample payload in tests/fixtures/<name>.json."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return copy.deepcopy(data)
+
+
+def deliver(
+    session: Session,
+    shop: Shop | None,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    triggered_at: datetime | None = None,
+    webhook_id: str | None = None,
+    shop_domain: str | None = None,
+) -> WebhookDelivery:
+    """Store *payload* in the inbox, validate it with the topic's schema, run the handler, commit.
+
+    A repeated *webhook_id* reuses its inbox row, as a replay of a stored delivery would.
+    """
+    domain = shop_domain or (shop.domain if shop is not None else "unknown.myshopify.com")
+    webhook_id = webhook_id or str(uuid.uuid4())
+    body = json.dumps(payload).encode()
+    delivery = session.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.shop_domain == domain, WebhookDelivery.webhook_id == webhook_id
+        )
+    )
+    if delivery is None:
+        delivery = WebhookDelivery(
+            shop_domain=domain,
+            shop_id=shop.id if shop is not None else None,
+            topic=topic,
+            webhook_id=webhook_id,
+            triggered_at=triggered_at,
+            api_version="2026-04",
+            payload=body,
+            received_at=now,
+            attempts=0,
+        )
+        session.add(delivery)
+    delivery.status = DeliveryStatus.PROCESSING
+    delivery.attempts += 1
+    session.flush()
+    loaded = SCHEMAS[topic]().load(json.loads(bytes(delivery.payload)))
+    ctx = DeliveryContext(
+        delivery_id=delivery.id,
+        shop_domain=domain,
+        topic=topic,
+        webhook_id=webhook_id,
+        triggered_at=triggered_at,
+        api_version="2026-04",
+        now=now,
+    )
+    try:
+        HANDLERS[topic](session, shop, loaded, ctx)
+    except Exception:
+        session.rollback()
+        raise
+    delivery.status = DeliveryStatus.DONE
+    delivery.processed_at = now
+    session.commit()
+    return delivery
