@@ -220,7 +220,12 @@ def _flush_orders(
     line_rows: list[dict[str, Any]],
     refund_rows: list[dict[str, Any]],
 ) -> None:
-    for model, rows in ((Order, order_rows), (OrderLine, line_rows), (Refund, refund_rows)):
+    tables: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
+        (Order, order_rows),
+        (OrderLine, line_rows),
+        (Refund, refund_rows),
+    )
+    for model, rows in tables:
         if rows:
             connection.execute(model.__table__.insert(), rows)
         rows.clear()

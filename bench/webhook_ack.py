@@ -27,6 +27,7 @@ import platform
 import random
 import sqlite3
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -217,7 +218,7 @@ def create_ceiling_app(database_url: str, *, secret: str) -> Flask:
 
 
 def create_our_app(database_url: str, *, secret: str) -> Flask:
-    """Return the real app, as deployed, minus the background worker (only acks are measured)."""
+    """Return the real app in its embedded default, minus the background worker (acks only)."""
     return create_app(
         {
             "TESTING": False,
@@ -229,6 +230,7 @@ def create_our_app(database_url: str, *, secret: str) -> Flask:
             "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "DATABASE_URL": database_url,
             "BACKGROUND_WORKER": False,
+            "REDIS_URL": "",  # the embedded mode: no queue hand-off after the insert
         }
     )
 
@@ -361,76 +363,87 @@ def _headers(delivery: Delivery) -> dict[str, str]:
 
 
 def run_backend(
-    database_url: str, *, backend: str, requests_per_endpoint: int, concurrency: int
+    database_url: str,
+    *,
+    backend: str,
+    requests_per_endpoint: int,
+    concurrency_levels: Sequence[int],
 ) -> list[Result]:
-    """Benchmark both endpoints on one migrated database; return [ceiling, ours]."""
+    """Benchmark both endpoints on one migrated database, ceiling then ours per level."""
     engine = make_engine(database_url)
     ceiling_table.create(engine, checkfirst=True)
     try:
         payloads = build_payloads(requests_per_endpoint)
-        warmup = max(concurrency * 2, requests_per_endpoint // 20)
-        half = requests_per_endpoint // 2
-        # Separate webhook ids per endpoint and round; every delivery is new to its table.
-        batches = {
-            kind: [Delivery(f"{kind}-{i}-{uuid.uuid4()}", body) for i, body in enumerate(payloads)]
-            for kind in (CEILING, OURS)
-        }
-        rounds = [(CEILING, slice(0, half)), (OURS, slice(0, half))]
-        rounds += [(OURS, slice(half, None)), (CEILING, slice(half, None))]
-        totals: dict[str, tuple[float, list[float], int]] = {
-            CEILING: (0.0, [], 0),
-            OURS: (0.0, [], 0),
-        }
+        results = []
         with serving([CEILING, OURS], database_url, secret=SECRET) as urls:
-            for kind, url in urls.items():
-                warm = [
-                    Delivery(f"warmup-{kind}-{uuid.uuid4()}", payloads[i % len(payloads)])
-                    for i in range(warmup)
-                ]
-                fire(url, warm, concurrency=concurrency)
-            for kind, part in rounds:
-                seconds, latencies, failures = fire(
-                    urls[kind], batches[kind][part], concurrency=concurrency
+            for concurrency in concurrency_levels:
+                results += _measure_level(
+                    engine, urls, backend=backend, payloads=payloads, concurrency=concurrency
                 )
-                total_seconds, total_latencies, total_failures = totals[kind]
-                totals[kind] = (
-                    total_seconds + seconds,
-                    total_latencies + latencies,
-                    total_failures + failures,
-                )
-        stored = _count_stored(engine, batches)
-        return [
-            Result(
-                backend=backend,
-                endpoint=kind,
-                concurrency=concurrency,
-                seconds=totals[kind][0],
-                latencies_ms=tuple(totals[kind][1]),
-                failures=totals[kind][2],
-                stored=stored[kind],
-            )
-            for kind in (CEILING, OURS)
-        ]
+        return results
     finally:
         ceiling_table.drop(engine, checkfirst=True)
         engine.dispose()
 
 
-def _count_stored(engine: sa.Engine, batches: dict[str, list[Delivery]]) -> dict[str, int]:
-    """Count the measured deliveries each endpoint really stored (warm-up ones excluded)."""
+def _measure_level(
+    engine: sa.Engine,
+    urls: dict[str, str],
+    *,
+    backend: str,
+    payloads: Sequence[bytes],
+    concurrency: int,
+) -> list[Result]:
+    run = uuid.uuid4().hex[:8]
+    warmup = max(concurrency * 2, len(payloads) // 20)
+    for kind, url in urls.items():
+        warm = [
+            Delivery(f"warmup-{kind}-{uuid.uuid4()}", payloads[i % len(payloads)])
+            for i in range(warmup)
+        ]
+        fire(url, warm, concurrency=concurrency)
+    # Fresh webhook ids per endpoint and level: every measured delivery is a real insert.
+    batches = {
+        kind: [Delivery(f"{kind}-{run}-{i}", body) for i, body in enumerate(payloads)]
+        for kind in (CEILING, OURS)
+    }
+    half = len(payloads) // 2
+    rounds = [(CEILING, slice(0, half)), (OURS, slice(0, half))]
+    rounds += [(OURS, slice(half, None)), (CEILING, slice(half, None))]
+    seconds = dict.fromkeys(urls, 0.0)
+    latencies: dict[str, list[float]] = {kind: [] for kind in urls}
+    failures = dict.fromkeys(urls, 0)
+    for kind, part in rounds:
+        elapsed, measured, failed = fire(urls[kind], batches[kind][part], concurrency=concurrency)
+        seconds[kind] += elapsed
+        latencies[kind] += measured
+        failures[kind] += failed
+    stored = _count_stored(engine, run=run)
+    return [
+        Result(
+            backend=backend,
+            endpoint=kind,
+            concurrency=concurrency,
+            seconds=seconds[kind],
+            latencies_ms=tuple(latencies[kind]),
+            failures=failures[kind],
+            stored=stored[kind],
+        )
+        for kind in (CEILING, OURS)
+    ]
+
+
+def _count_stored(engine: sa.Engine, *, run: str) -> dict[str, int]:
+    """Count the measured deliveries of *run* each endpoint really stored."""
     deliveries = sa.table("webhook_deliveries", sa.column("webhook_id"))
     counts = {}
     with engine.connect() as connection:
-        for kind, table, column in (
-            (CEILING, ceiling_table, ceiling_table.c.webhook_id),
-            (OURS, deliveries, deliveries.c.webhook_id),
+        for kind, column in (
+            (CEILING, ceiling_table.c.webhook_id),
+            (OURS, deliveries.c.webhook_id),
         ):
-            counts[kind] = (
-                connection.scalar(
-                    sa.select(sa.func.count()).select_from(table).where(column.like(f"{kind}-%"))
-                )
-                or 0
-            )
+            query = sa.select(sa.func.count()).where(column.like(f"{kind}-{run}-%"))
+            counts[kind] = connection.scalar(query) or 0
     return counts
 
 
@@ -486,9 +499,9 @@ def render_table(results: Sequence[Result]) -> str:
         "| Failed | Stored | Ours/ceiling (acked/s) |",
         "| - | - | -: | -: | -: | -: | -: | -: | -: | -: | -: |",
     ]
-    ceilings = {r.backend: r for r in results if r.endpoint == CEILING}
+    ceilings = {(r.backend, r.concurrency): r for r in results if r.endpoint == CEILING}
     for result in results:
-        ceiling = ceilings.get(result.backend)
+        ceiling = ceilings.get((result.backend, result.concurrency))
         ratio = ""
         if result.endpoint == OURS and ceiling and ceiling.acknowledged_per_second:
             ratio = f"{result.acknowledged_per_second / ceiling.acknowledged_per_second:.2f}"
@@ -516,6 +529,8 @@ def machine_description(versions: dict[str, str]) -> str:
         *(f"{name} {version}" for name, version in versions.items()),
         datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     ]
+    if hasattr(os, "getloadavg"):
+        parts.append(f"1-minute load average {os.getloadavg()[0]:.1f} at the end of the run")
     return "; ".join(parts)
 
 
@@ -523,35 +538,43 @@ def render_section(
     results: Sequence[Result], *, command: str, machine: str, payload_sizes: Sequence[int]
 ) -> str:
     sizes = sorted(payload_sizes)
-    slowest = max(
-        (max(r.latencies_ms, default=0) for r in results if r.endpoint == OURS), default=0
+    ours = [r for r in results if r.endpoint == OURS]
+    slowest, level = max(
+        ((max(r.latencies_ms, default=0), r.concurrency) for r in ours), default=(0, 0)
+    )
+    method = (
+        "Acknowledged webhooks per second and acknowledgement latency (client side, request sent "
+        "to 200 received) of `POST /webhooks`, against a bare Flask endpoint in the same run that "
+        "only verifies the HMAC and stores the raw body once (`INSERT ... ON CONFLICT DO NOTHING`) "
+        "in the same database: the ceiling. Payloads are signed `orders/create` bodies built from "
+        "`tests/fixtures/orders__create.json` with unique ids and line counts, "
+        f"{sizes[0] / 1024:.1f}-{sizes[-1] / 1024:.1f} KB (median "
+        f"{sizes[len(sizes) // 2] / 1024:.1f} KB). Both endpoints are served by Werkzeug's "
+        "threaded server on 127.0.0.1 (one process each, request logging off; our background "
+        "worker off, since only the acknowledgement is measured) and driven by client threads "
+        "using `requests` with keep-alive, one concurrency level after the other; rounds "
+        "alternate ceiling/ours/ours/ceiling. Every measured delivery is new, so each is a real "
+        "insert; `Stored` counts the rows each endpoint really wrote."
+    )
+    verdict = (
+        f"The slowest acknowledgement of ours was {slowest:.0f} ms (with {level} concurrent "
+        "clients), against Shopify's 5 s timeout. Client, servers and database share the "
+        "machine (and, during this run, other work), so treat absolute figures as indicative "
+        "and the ratio as the result."
     )
     return "\n".join(
         [
             SECTION_HEADING,
             "",
-            "Acknowledged webhooks per second and acknowledgement latency (client side, request "
-            "sent to 200 received) of `POST /webhooks`, against a bare Flask endpoint in the same "
-            "run that only verifies the HMAC and stores the raw body once "
-            "(`INSERT ... ON CONFLICT DO NOTHING`) in the same database: the ceiling. Payloads are "
-            f"signed `orders/create` bodies built from `tests/fixtures/orders__create.json` with "
-            f"unique ids and line counts, {sizes[0] / 1024:.1f}-{sizes[-1] / 1024:.1f} KB "
-            f"(median {sizes[len(sizes) // 2] / 1024:.1f} KB). Both endpoints are served by "
-            "Werkzeug's threaded server on 127.0.0.1 (one process each, request logging off, our "
-            "background worker off since only the acknowledgement is measured) and driven by "
-            "client threads using `requests` with keep-alive; rounds alternate "
-            "ceiling/ours/ours/ceiling. Every measured delivery is new, so each one is a real "
-            "insert; `Stored` counts the rows each endpoint really wrote.",
+            textwrap.fill(method, width=100),
             "",
             render_table(results),
             "",
-            f"The slowest acknowledgement of ours was {slowest:.0f} ms, against Shopify's 5 s "
-            "timeout. Client, servers and database share the machine (and, when this was run, "
-            "other work), so treat the absolute figures as indicative and the ratio as the result.",
+            textwrap.fill(verdict, width=100),
             "",
             f"Command: `{command}`",
             "",
-            f"Machine: {machine}.",
+            textwrap.fill(f"Machine: {machine}.", width=100),
             "",
         ]
     )
@@ -585,7 +608,9 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
         prog="python -m bench.webhook_ack", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per endpoint")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument(
+        "--concurrency", default="8,32", help="client threads; a comma-separated list of levels"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL)
@@ -593,8 +618,12 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION_HEADING!r}")
     parser.add_argument("--docs-path", type=Path, default=DOCS_PATH)
     args = parser.parse_args(argv)
-    if args.requests < 2 or args.concurrency < 1:
-        parser.error("--requests must be at least 2 and --concurrency at least 1")
+    try:
+        levels = [int(level) for level in args.concurrency.split(",")]
+    except ValueError:
+        parser.error("--concurrency must be whole numbers separated by commas, e.g. 8,32")
+    if args.requests < 2 or min(levels) < 1:
+        parser.error("--requests must be at least 2 and each concurrency level at least 1")
 
     results: list[Result] = []
     versions = {}
@@ -612,7 +641,7 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
                 url,
                 backend=backend,
                 requests_per_endpoint=args.requests,
-                concurrency=args.concurrency,
+                concurrency_levels=levels,
             )
 
     print(render_table(results))  # noqa: T201 - the benchmark's output

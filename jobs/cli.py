@@ -61,3 +61,27 @@ def run_once(now_text: str | None, domain: str | None) -> None:
 def scheduler_command() -> None:
     """Run the job scheduler in this process (one per deployment; others stay idle)."""
     scheduler_module.Scheduler(current_app._get_current_object()).start()  # type: ignore[attr-defined]
+
+
+@jobs_group.command("needs-review")
+def list_needs_review() -> None:
+    """List messages a sender claimed but never recorded: check the mail log, then resolve."""
+    from sqlalchemy import select
+
+    from shopify_app.db import get_database
+    from shopify_app.models import Message
+    from shopify_app.models import MessageStatus
+    from shopify_app.models import Shop
+
+    with get_database(current_app).session_factory() as session:
+        rows = session.execute(
+            select(Message.id, Shop.domain, Message.flow, Message.step, Message.claimed_at)
+            .join(Shop, Shop.id == Message.shop_id)
+            .where(Message.status == MessageStatus.NEEDS_REVIEW)
+            .order_by(Message.id)
+        ).all()
+    for row in rows:
+        claimed = row.claimed_at.isoformat() if row.claimed_at else "-"
+        click.echo(f"{row.id}\t{row.domain}\t{row.flow}\tstep {row.step}\tclaimed {claimed}")
+    if not rows:
+        click.echo("No message needs review.")

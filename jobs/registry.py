@@ -17,14 +17,18 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from jobs import tasks
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 from shopify_app.retention import attribution
 from shopify_app.retention.flows import abandoned_checkout
 from shopify_app.retention.flows import replenishment
+from shopify_app.retention.flows import review_request
+from shopify_app.retention.flows import win_back
 from shopify_app.retention.mailer import SMTPMailer
 from shopify_app.retention.sender import SenderConfig
 from shopify_app.retention.sender import send_due_messages
+from shopify_app.retention.template_overrides import load_template_override
 
 JobFunction = Callable[[Flask, int, datetime], object]
 ShopService = Callable[..., int]
@@ -49,8 +53,16 @@ def in_transaction(service: ShopService) -> JobFunction:
     return run
 
 
-def send_messages(app: Flask, shop_id: int, now: datetime) -> int:
-    """Send the shop's due messages over SMTP_URL; return how many went out."""
+def send_messages(app: Flask, shop_id: int, now: datetime) -> int | str:
+    """Send the shop's due messages over SMTP_URL (as a queue task when REDIS_URL is set)."""
+    queue = tasks.task_queue(app)
+    if queue is not None:
+        return "queued" if queue.enqueue_send(shop_id) else "enqueue failed"
+    return send_shop_messages(app, shop_id, now)
+
+
+def send_shop_messages(app: Flask, shop_id: int, now: datetime) -> int:
+    """Send the shop's due messages over SMTP_URL in this process; return how many went out."""
     settings = get_settings(app)
     report = send_due_messages(
         get_database(app).session_factory,
@@ -61,6 +73,7 @@ def send_messages(app: Flask, shop_id: int, now: datetime) -> int:
             mail_from=settings.mail_from, app_url=settings.app_url,
             secret_key=settings.secret_key,
         ),
+        override_loader=load_template_override,
     )
     return report.sent
 
@@ -75,11 +88,18 @@ JOBS: dict[str, Job] = {
     "flows.replenishment.plan": Job(
         in_transaction(replenishment.plan), every=timedelta(hours=1), in_run_once=True
     ),
+    "flows.review_request.plan": Job(
+        in_transaction(review_request.plan), every=timedelta(hours=1), in_run_once=True
+    ),
+    "flows.win_back.plan": Job(
+        in_transaction(win_back.plan), every=timedelta(hours=6), in_run_once=True
+    ),
     "flows.attribution": Job(
         in_transaction(attribution.attribute_orders), every=timedelta(minutes=30),
         in_run_once=True,
     ),
     "messages.send": Job(send_messages, every=timedelta(minutes=1), in_run_once=True),
+    "queue.sweep": Job(tasks.sweep_job, every=tasks.SWEEP_EVERY),
 }
 
 OPTIONAL_JOBS: dict[str, tuple[str, str, timedelta, bool]] = {

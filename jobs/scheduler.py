@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import uuid
 from dataclasses import dataclass
@@ -154,6 +155,8 @@ class Scheduler:
                 id=name, max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
             )
         logger.info("Scheduler %s started with %d jobs", self.holder, len(load_jobs()))
+        # On SIGTERM (deploys) stop cleanly so the lease is released, not left to expire.
+        signal.signal(signal.SIGTERM, lambda *_: self.scheduler.shutdown(wait=False))
         try:
             self.scheduler.start()
         finally:

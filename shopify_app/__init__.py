@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings -> database -> errors -> blueprints -> CLI."""
+    from jobs import tasks
     from shopify_app import cli
     from shopify_app import db
     from shopify_app import errors
@@ -35,8 +36,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["settings"] = settings
     app.extensions["token_cipher"] = TokenCipher(settings.token_encryption_keys)
 
-    db.init_app(app, db.Database(settings.database_url))
+    db.init_app(
+        app,
+        db.Database(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        ),
+    )
     errors.init_app(app)
+    tasks.init_app(app)
     _register_blueprints(app)
     cli.init_app(app)
     if not settings.testing:
@@ -45,16 +54,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from shopify_app import health
     from shopify_app.auth import app_home
     from shopify_app.auth import oauth_views
     from shopify_app.auth.session_guard import create_api_blueprint
     from shopify_app.dashboard import backfill_api
     from shopify_app.dashboard import flow_results_api
     from shopify_app.dashboard import kpi_api
+    from shopify_app.dashboard import nps_api
     from shopify_app.dashboard import pages
     from shopify_app.dashboard import predictions_api
     from shopify_app.dashboard import privacy_api
+    from shopify_app.dashboard import settings_api
+    from shopify_app.dashboard import settings_page
     from shopify_app.dashboard import shop_api
+    from shopify_app.retention import nps_views
     from shopify_app.retention import public_views as messaging_public_views
     from webhooks import endpoint as webhook_endpoint
 
@@ -65,10 +79,19 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(predictions_api.bp)
     api.register_blueprint(kpi_api.bp)
     api.register_blueprint(privacy_api.bp)
+    api.register_blueprint(settings_api.bp)
+    api.register_blueprint(nps_api.bp)
 
     app.register_blueprint(app_home.bp)
     app.register_blueprint(oauth_views.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api)
     app.register_blueprint(messaging_public_views.bp)
+    app.register_blueprint(nps_views.bp)
+    app.register_blueprint(settings_page.bp)
     app.register_blueprint(webhook_endpoint.bp)
+    app.register_blueprint(health.bp)
+    if app.extensions["settings"].demo_mode:
+        from shopify_app.dashboard import demo_launcher
+
+        app.register_blueprint(demo_launcher.bp)

@@ -8,6 +8,7 @@ from flask import current_app
 
 from jobs import cli as jobs_cli
 from jobs import predictions as predictions_cli
+from jobs import worker_cli
 from shopify_app import migrations_runner
 from shopify_app import privacy_cli
 from shopify_app import shops_cli
@@ -58,4 +59,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(privacy_cli.privacy_group)
     app.cli.add_command(jobs_cli.jobs_group)
     app.cli.add_command(jobs_cli.scheduler_command)
+    app.cli.add_command(worker_cli.worker_command)
     app.cli.add_command(demo_cli.demo_group)

@@ -23,9 +23,13 @@ from sqlalchemy.orm import sessionmaker
 class Database:
     """Own one engine and its session factory."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 10
+    ) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url, echo=echo)
+        self.engine: Engine = make_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=max_overflow
+        )
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -49,7 +53,9 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 10
+) -> Engine:
     """Create an engine with settings that make SQLite behave under concurrent writers."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -59,7 +65,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+    )
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -50,6 +50,11 @@ class Settings:
     background_worker: bool = True
     demo_mode: bool = False
     testing: bool = False
+    redis_url: str | None = None
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    queue_lease_seconds: int = 300
+    queue_sweep_after_seconds: int = 120
 
     @property
     def api_secrets(self) -> tuple[str, ...]:
@@ -189,10 +194,43 @@ def load_settings(
         minimum=1,
         default=365,
     )
+    redis_url = str(source.get("REDIS_URL") or "").strip() or None
+    if redis_url is not None:
+        redis_parts = urlsplit(redis_url)
+        if redis_parts.scheme not in {"redis", "rediss"} or not redis_parts.hostname:
+            problems.append(
+                "REDIS_URL must look like redis://host:6379/0 or rediss://user:password@host:6380/0"
+            )
+    pool_size = _as_int(
+        "DATABASE_POOL_SIZE", source.get("DATABASE_POOL_SIZE", 10), problems, minimum=1, default=10
+    )
+    max_overflow = _as_int(
+        "DATABASE_MAX_OVERFLOW",
+        source.get("DATABASE_MAX_OVERFLOW", 10),
+        problems,
+        minimum=0,
+        default=10,
+    )
+    queue_lease = _as_int(
+        "QUEUE_LEASE_SECONDS", source.get("QUEUE_LEASE_SECONDS", 300), problems, minimum=1,
+        default=300,
+    )
+    sweep_after = _as_int(
+        "QUEUE_SWEEP_AFTER_SECONDS", source.get("QUEUE_SWEEP_AFTER_SECONDS", 120), problems,
+        minimum=1, default=120,
+    )
+    # With a queue the worker processes drain the inbox; web processes only store and enqueue.
     background_worker = _as_bool(
-        "BACKGROUND_WORKER", source.get("BACKGROUND_WORKER", not testing), problems
+        "BACKGROUND_WORKER",
+        source.get("BACKGROUND_WORKER", not testing and redis_url is None),
+        problems,
     )
     demo_mode = _as_bool("DEMO_MODE", source.get("DEMO_MODE", False), problems)
+    if demo_mode and app_url and (urlsplit(app_url).hostname or "") not in _LOOPBACK_HOSTS:
+        problems.append(
+            "DEMO_MODE hands out session tokens for the demo shop without Shopify, so it is only "
+            "allowed when APP_URL is on 127.0.0.1 or localhost"
+        )
 
     if problems:
         raise SettingsError(problems)
@@ -212,4 +250,9 @@ def load_settings(
         background_worker=background_worker,
         demo_mode=demo_mode,
         testing=testing,
+        redis_url=redis_url,
+        database_pool_size=pool_size,
+        database_max_overflow=max_overflow,
+        queue_lease_seconds=queue_lease,
+        queue_sweep_after_seconds=sweep_after,
     )

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from shopify_app.db import get_database
+from shopify_app.errors import AppError
 from shopify_app.errors import InvalidShopDomain
 from shopify_app.gateway.shop_domain import normalize_shop_domain
 from shopify_app.models import Shop
@@ -83,7 +84,10 @@ def backfill_command(shop: str, poll_interval: float) -> None:
         runs = [(run.id, run.kind) for run in backfill.queue_backfill(
             session, shop_id=shop_id, now=utcnow()
         )]
-    client = graphql_client_for(current_app, shop_id, now=utcnow())
+    try:
+        client = graphql_client_for(current_app, shop_id, now=utcnow())
+    except AppError as exc:
+        raise click.ClickException(exc.message) from exc
     failed = False
     for run_id, kind in runs:
         printer = _ProgressPrinter(kind)

@@ -20,6 +20,7 @@ from flask import current_app
 from flask import jsonify
 from flask import request
 
+from jobs import tasks
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
 from shopify_app.errors import error_response
@@ -69,6 +70,8 @@ def receive_webhook() -> Response:
         return jsonify({"status": "duplicate"})
     logger.debug("Stored webhook delivery %d", delivery_id, extra=extra)
     worker.wake_background_worker(current_app)
+    # After the commit, and only the id: a failed enqueue is logged, never refused to Shopify.
+    tasks.enqueue_delivery(current_app, delivery_id)
     return jsonify({"status": "stored"})
 
 

@@ -4,15 +4,16 @@
 bytes) or a `Rejection` that carries a `RejectionReason`. One table, `STATUS_FOR`, turns a reason
 into the HTTP status, so the endpoint never decides a status on its own.
 
-The checks run cheapest first and never look at the payload: method, required headers (all missing
-ones reported at once), declared size, body, HMAC over the raw bytes (constant-time, current and
-previous secret), and last the format of the headers the inbox keys on. A request without the
-secret therefore learns nothing beyond "missing header" or "invalid HMAC".
+The checks run cheapest first and never parse the payload before its HMAC matched: method,
+required headers (all missing ones reported at once), declared size, body, HMAC over the raw bytes
+(constant-time, current and previous secret), and last the format of the headers the inbox keys on.
+A request without the secret therefore learns nothing beyond "missing header" or "invalid HMAC".
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC
@@ -31,14 +32,16 @@ API_VERSION_HEADER = "X-Shopify-API-Version"
 EVENT_ID_HEADER = "X-Shopify-Event-Id"
 TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
 
-REQUIRED_HEADERS = (
-    TOPIC_HEADER,
-    HMAC_HEADER,
-    SHOP_DOMAIN_HEADER,
-    WEBHOOK_ID_HEADER,
-    API_VERSION_HEADER,
-)
-"""What Shopify sends on every delivery (the same set Shopify's own libraries require)."""
+REQUIRED_HEADERS = (TOPIC_HEADER, HMAC_HEADER, SHOP_DOMAIN_HEADER, WEBHOOK_ID_HEADER)
+"""What a delivery cannot be stored without: its topic, signature, shop and dedup key.
+
+`X-Shopify-API-Version` is stored when present but not required: compliance deliveries have been
+seen without it (Shopify/shopify-api-js#1145), and refusing them would block every privacy request.
+"""
+
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+"""Mandatory privacy topics; their payload names the shop, which stands in for a missing header
+(seen without `X-Shopify-Shop-Domain`, Shopify/shopify-api-ruby#1261)."""
 
 ALLOWED_METHOD = "POST"
 
@@ -101,7 +104,7 @@ class WebhookEnvelope:
     topic: str
     shop_domain: str
     webhook_id: str
-    api_version: str
+    api_version: str | None
     event_id: str | None
     triggered_at: datetime | None
     body: bytes
@@ -114,9 +117,12 @@ def verify_webhook(
     if request.method != ALLOWED_METHOD:
         return Rejection(RejectionReason.METHOD_NOT_ALLOWED)
 
-    values = {name: (request.headers.get(name) or "").strip() for name in REQUIRED_HEADERS}
+    values = {name: _header(request, name) or "" for name in REQUIRED_HEADERS}
     missing = tuple(name for name, value in values.items() if not value)
-    if missing:
+    is_domain_in_payload = missing == (SHOP_DOMAIN_HEADER,) and (
+        values[TOPIC_HEADER] in COMPLIANCE_TOPICS
+    )
+    if missing and not is_domain_in_payload:
         return Rejection(RejectionReason.MISSING_HEADERS, missing)
 
     body = _read_body(request, max_body_bytes=max_body_bytes)
@@ -127,19 +133,37 @@ def verify_webhook(
     if not is_valid_webhook_hmac(body, values[HMAC_HEADER], secrets):
         return Rejection(RejectionReason.INVALID_HMAC)
 
-    event_id = (request.headers.get(EVENT_ID_HEADER) or "").strip() or None
-    malformed = _malformed_headers(values, event_id=event_id)
+    if is_domain_in_payload:
+        # Only now, with the signature checked, may the body be read as JSON.
+        values[SHOP_DOMAIN_HEADER] = _shop_domain_in(body)
+        if not values[SHOP_DOMAIN_HEADER]:
+            return Rejection(RejectionReason.MISSING_HEADERS, missing)
+    optional = {name: _header(request, name) for name in (API_VERSION_HEADER, EVENT_ID_HEADER)}
+    malformed = _malformed_headers(values, optional)
     if malformed:
         return Rejection(RejectionReason.MALFORMED_HEADERS, malformed)
     return WebhookEnvelope(
         topic=values[TOPIC_HEADER],
         shop_domain=values[SHOP_DOMAIN_HEADER].lower(),
         webhook_id=values[WEBHOOK_ID_HEADER],
-        api_version=values[API_VERSION_HEADER],
-        event_id=event_id,
+        api_version=optional[API_VERSION_HEADER],
+        event_id=optional[EVENT_ID_HEADER],
         triggered_at=parse_triggered_at(request.headers.get(TRIGGERED_AT_HEADER)),
         body=body,
     )
+
+
+def _header(request: Request, name: str) -> str | None:
+    return (request.headers.get(name) or "").strip() or None
+
+
+def _shop_domain_in(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    domain = payload.get("shop_domain") if isinstance(payload, dict) else None
+    return domain.strip() if isinstance(domain, str) else ""
 
 
 def _read_body(request: Request, *, max_body_bytes: int) -> bytes | None:
@@ -155,14 +179,16 @@ def _read_body(request: Request, *, max_body_bytes: int) -> bytes | None:
     return body
 
 
-def _malformed_headers(values: dict[str, str], *, event_id: str | None) -> tuple[str, ...]:
+def _malformed_headers(values: dict[str, str], optional: dict[str, str | None]) -> tuple[str, ...]:
     topic = values[TOPIC_HEADER]
+    api_version = optional[API_VERSION_HEADER] or ""
+    event_id = optional[EVENT_ID_HEADER] or ""
     checks = {
         TOPIC_HEADER: len(topic) <= _MAX_TOPIC_LENGTH and _TOPIC.fullmatch(topic) is not None,
         SHOP_DOMAIN_HEADER: is_valid_shop_domain(values[SHOP_DOMAIN_HEADER]),
         WEBHOOK_ID_HEADER: len(values[WEBHOOK_ID_HEADER]) <= _MAX_ID_LENGTH,
-        API_VERSION_HEADER: len(values[API_VERSION_HEADER]) <= _MAX_API_VERSION_LENGTH,
-        EVENT_ID_HEADER: event_id is None or len(event_id) <= _MAX_ID_LENGTH,
+        API_VERSION_HEADER: len(api_version) <= _MAX_API_VERSION_LENGTH,
+        EVENT_ID_HEADER: len(event_id) <= _MAX_ID_LENGTH,
     }
     return tuple(name for name, is_valid in checks.items() if not is_valid)
 

@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_rollup_customer_days_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('shop_id', 'customer_key', 'local_date', name=op.f('pk_rollup_customer_days'))
     )
-    op.create_index('ix_rollup_customer_days_shop_date', 'rollup_customer_days', ['shop_id', 'local_date', 'prev_date', 'next_date'], unique=False)
+    op.create_index('ix_rollup_customer_days_shop_date', 'rollup_customer_days', ['shop_id', 'local_date', 'prev_date', 'next_date', 'orders', 'orders_before', 'gap_days', 'revenue_cents', 'customer_key'], unique=False)
     op.create_table('rollup_customer_months',
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('customer_key', sa.String(length=40), nullable=False),
@@ -100,6 +100,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_rollup_orders'))
     )
     op.create_index('ix_rollup_orders_shop_customer', 'rollup_orders', ['shop_id', 'customer_key'], unique=False)
+    op.create_table('rollup_product_gaps',
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('gap_days', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('customers', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_rollup_product_gaps_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shop_id', 'product_id', 'gap_days', name=op.f('pk_rollup_product_gaps'))
+    )
+    op.create_table('rollup_products',
+    sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('buyers', sa.BigInteger(), nullable=False),
+    sa.Column('repurchasers', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_rollup_products_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shop_id', 'product_id', name=op.f('pk_rollup_products'))
+    )
     op.create_table('rollup_refunds',
     sa.Column('refund_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('shop_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -124,6 +140,8 @@ def downgrade() -> None:
     op.drop_table('rollup_weeks')
     op.drop_index('ix_rollup_refunds_shop_order', table_name='rollup_refunds')
     op.drop_table('rollup_refunds')
+    op.drop_table('rollup_products')
+    op.drop_table('rollup_product_gaps')
     op.drop_index('ix_rollup_orders_shop_customer', table_name='rollup_orders')
     op.drop_table('rollup_orders')
     op.drop_table('rollup_days')

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 from shopify_app.context import get_settings
 from shopify_app.demo import DEMO_SHOP_DOMAIN
@@ -60,7 +61,8 @@ def _history_bar(start: datetime, end: datetime, label: str) -> Iterator[Any]:
         yield bar
 
 
-@click.group("demo")
+# An AppGroup runs each command inside the app context (for the app's settings).
+@click.group("demo", cls=AppGroup)
 def demo_group() -> None:
     """Generate the demo store and deliver it to a running app as Shopify would."""
 
@@ -184,12 +186,20 @@ def _run_until_interrupted(
 ) -> DeliverySummary:
     """Run *play* in a thread so Ctrl-C reaches this one, which then stops the player cleanly."""
     result: list[DeliverySummary] = []
-    thread = threading.Thread(target=lambda: result.append(play()), name="demo-play", daemon=True)
-    thread.start()
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            result.append(play())
+        finally:
+            finished.set()
+
+    # Wait on an Event, not Thread.join: a join interrupted by Ctrl-C can return early.
+    threading.Thread(target=run, name="demo-play", daemon=True).start()
     try:
-        while thread.is_alive():
-            thread.join(timeout=0.5)
+        while not finished.wait(0.5):
+            pass
     except KeyboardInterrupt:
         stop.set()
-        thread.join()
+        finished.wait()
     return result[0] if result else DeliverySummary()

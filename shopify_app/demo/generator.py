@@ -106,19 +106,14 @@ def _sample_text(topic: str) -> str:
     return resources.files("shopify_app.demo").joinpath("samples", name).read_text("utf-8")
 
 
-def sample_payload(topic: str) -> dict[str, Any]:
-    """Return a fresh copy of Shopify's sample payload for *topic* (the template for its events)."""
-    payload: dict[str, Any] = json.loads(_sample_text(topic))
-    return payload
-
-
 @dataclass(frozen=True)
 class _Template:
     topic: str
     path: tuple[str | int, ...]
 
 
-def _T(topic: str, *path: str | int) -> _Template:  # noqa: N802 - reads like a type in _fill
+def _part(topic: str, *path: str | int) -> _Template:
+    """Point at Shopify's sample payload for *topic*, or at the part of it under *path*."""
     return _Template(topic, path)
 
 
@@ -997,7 +992,7 @@ class ShopSimulation:
         is_first = at == self.start
         offset = at.astimezone(self._tz).strftime("%z")
         return _fill(
-            _T("shop/update"),
+            _part("shop/update"),
             id=shop.shopify_id,
             name=shop.name,
             email=shop.email,
@@ -1032,8 +1027,8 @@ class ShopSimulation:
         )
 
     def _customer_payload(self, customer: _Customer) -> dict[str, Any]:
-        payload = _T("customers/create")
-        address = self._default_address(customer, _T("customers/create", "default_address"))
+        payload = _part("customers/create")
+        address = self._default_address(customer, _part("customers/create", "default_address"))
         return _fill(
             payload,
             id=customer.id,
@@ -1076,22 +1071,22 @@ class ShopSimulation:
 
     def _consent_payload(self, customer: _Customer) -> dict[str, Any]:
         consent = _fill(
-            _T(CONSENT_TOPIC, "email_marketing_consent"),
+            _part(CONSENT_TOPIC, "email_marketing_consent"),
             state=customer.consent_state,
             opt_in_level=customer.consent_level,
             consent_updated_at=self._ts(customer.consent_updated_at),
         )
         return _fill(
-            _T(CONSENT_TOPIC),
+            _part(CONSENT_TOPIC),
             customer_id=customer.id,
             email_address=customer.email,
             email_marketing_consent=consent,
         )
 
     def _order_customer(self, customer: _Customer, topic: str) -> dict[str, Any]:
-        address_template = _T(topic, "customer", "default_address")
+        address_template = _part(topic, "customer", "default_address")
         return _fill(
-            _T(topic, "customer"),
+            _part(topic, "customer"),
             id=customer.id,
             created_at=self._ts(customer.created_at),
             updated_at=self._ts(customer.updated_at),
@@ -1106,11 +1101,11 @@ class ShopSimulation:
         )
 
     def _checkout_payload(self, checkout: _Checkout) -> dict[str, Any]:
-        payload = _T("checkouts/create")
+        payload = _part("checkouts/create")
         shop = self.shop
         lines = []
         for line in checkout.lines:
-            item = _T("checkouts/create", "line_items", 0)
+            item = _part("checkouts/create", "line_items", 0)
             lines.append(_fill(
                 item,
                 applied_discounts=[],
@@ -1212,11 +1207,11 @@ class ShopSimulation:
         return line.product.title
 
     def _fulfillment_payload(self, order: _Order, fulfillment: _Fulfillment) -> dict[str, Any]:
-        payload = _T("fulfillments/create")
+        payload = _part("fulfillments/create")
         lines = [
             self._fulfillment_line(
                 line,
-                _T("fulfillments/create", "line_items", 0),
+                _part("fulfillments/create", "line_items", 0),
                 quantity=line.quantity,
                 fulfilled=True,
             )
@@ -1250,11 +1245,11 @@ class ShopSimulation:
         )
 
     def _refund_payload(self, order: _Order, refund: _Refund) -> dict[str, Any]:
-        payload = _T("refunds/create")
+        payload = _part("refunds/create")
         refund_lines = []
         for refund_line_id, line, quantity, subtotal in refund.lines:
-            entry = _T("refunds/create", "refund_line_items", 0)
-            item_template = _T("refunds/create", "refund_line_items", 0, "line_item")
+            entry = _part("refunds/create", "refund_line_items", 0)
+            item_template = _part("refunds/create", "refund_line_items", 0, "line_item")
             refund_lines.append(_fill(
                 entry,
                 id=refund_line_id,
@@ -1271,7 +1266,7 @@ class ShopSimulation:
                                                  fulfilled=bool(order.fulfillments)),
             ))
         transaction = _fill(
-            _T("refunds/create", "transactions", 0),
+            _part("refunds/create", "transactions", 0),
             id=refund.transaction_id,
             order_id=order.id,
             kind="refund",
@@ -1308,14 +1303,14 @@ class ShopSimulation:
         )
 
     def _order_payload(self, order: _Order) -> dict[str, Any]:
-        payload = _T("orders/create")
+        payload = _part("orders/create")
         shop = self.shop
         is_cancelled = order.cancelled_at is not None
         is_fulfilled = bool(order.fulfillments)
         lines = []
         refunded_lines = Decimal("0")
         for line in order.lines:
-            item = _T("orders/create", "line_items", 0)
+            item = _part("orders/create", "line_items", 0)
             current = 0 if is_cancelled else line.quantity - line.refunded_quantity
             refunded_lines += line.refund_subtotal(line.refunded_quantity)
             allocations = []
@@ -1348,7 +1343,7 @@ class ShopSimulation:
                 discount_allocations=allocations,
             ))
         shipping = _fill(
-            _T("orders/create", "shipping_lines", 0),
+            _part("orders/create", "shipping_lines", 0),
             id=order.shipping_line_id,
             code="Standard",
             current_discounted_price_set=self._money_set(

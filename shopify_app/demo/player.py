@@ -11,6 +11,7 @@ deliveries twice with the same webhook id, and lets deliveries overtake each oth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import queue
@@ -184,8 +185,18 @@ class SimulatedClock:
         return False
 
 
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+_ID_NAMESPACE = uuid.UUID("6c0b5f0e-3a51-4f0b-9d1e-2f6a7f7d0c11")
+
+
+def _delivery_ids(position: int, topic: str, body: bytes) -> tuple[str, str]:
+    """Return (webhook id, event id), the same whenever the same stream is played again.
+
+    Replaying a stream therefore repeats its webhook ids and the app keeps each delivery once,
+    while a stream generated for another `now` or seed gets ids of its own.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    webhook_id = uuid.uuid5(_ID_NAMESPACE, f"{position}:{topic}:{digest}")
+    return str(webhook_id), str(uuid.uuid5(webhook_id, "event"))
 
 
 def _body(payload: dict[str, object]) -> bytes:
@@ -247,7 +258,12 @@ class _Sender:
                     return
                 if self.stop.is_set():
                     continue
-                self._deliver(session, delivery)
+                try:
+                    self._deliver(session, delivery)
+                except Exception as exc:
+                    # A sender that died would leave the queue unserved and the run hanging.
+                    logger.exception("Demo sender crashed on a %s delivery", delivery.topic)
+                    self._record(delivery, ok=False, problem=type(exc).__name__)
 
     def _deliver(self, session: requests.Session, delivery: Delivery) -> None:
         options = self.options
@@ -296,7 +312,10 @@ class _Sender:
                         f"{delivery.topic} {delivery.webhook_id}: {problem}"
                     )
             if self.on_progress is not None:
-                self.on_progress(delivery)
+                try:
+                    self.on_progress(delivery)
+                except Exception:
+                    logger.exception("The demo progress callback failed")
         if not ok:
             logger.warning("Demo delivery of %s failed: %s", delivery.topic, problem)
 
@@ -346,7 +365,7 @@ def deliver(
         return True
 
     try:
-        for event in events:
+        for position, event in enumerate(events):
             if stop.is_set():
                 break
             if clock is not None and event.occurred_at > clock.now():
@@ -355,11 +374,13 @@ def deliver(
                     break
                 if not clock.wait_until(event.occurred_at, stop):
                     break
+            body = _body(event.payload)
+            webhook_id, event_id = _delivery_ids(position, event.topic, body)
             delivery = Delivery(
                 topic=event.topic,
-                body=_body(event.payload),
-                webhook_id=_uuid(rng),
-                event_id=_uuid(rng),
+                body=body,
+                webhook_id=webhook_id,
+                event_id=event_id,
                 triggered_at=event.occurred_at,
             )
             with sender.lock:

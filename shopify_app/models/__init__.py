@@ -7,12 +7,14 @@ from shopify_app.models.checkout import Checkout
 from shopify_app.models.customer import Customer
 from shopify_app.models.customer_prediction import CustomerPrediction
 from shopify_app.models.customer_prediction import PredictionModelFit
+from shopify_app.models.email_template import EmailTemplateOverride
 from shopify_app.models.flow_settings import FlowSettings
 from shopify_app.models.flow_settings import SchedulerLease
 from shopify_app.models.message import EmailSuppression
 from shopify_app.models.message import Message
 from shopify_app.models.message import MessageAttribution
 from shopify_app.models.message import MessageStatus
+from shopify_app.models.nps import NpsResponse
 from shopify_app.models.oauth_state import OAuthState
 from shopify_app.models.order import Fulfillment
 from shopify_app.models.order import Order
@@ -27,6 +29,8 @@ from shopify_app.models.rollups import RollupCustomerMonth
 from shopify_app.models.rollups import RollupCustomerProduct
 from shopify_app.models.rollups import RollupDay
 from shopify_app.models.rollups import RollupOrder
+from shopify_app.models.rollups import RollupProduct
+from shopify_app.models.rollups import RollupProductGap
 from shopify_app.models.rollups import RollupRefund
 from shopify_app.models.rollups import RollupWeek
 from shopify_app.models.shop import Shop
@@ -37,6 +41,8 @@ from shopify_app.models.webhook_delivery import WebhookDelivery
 
 __all__ = [
     "EmailSuppression",
+    "EmailTemplateOverride",
+    "NpsResponse",
     "FlowSettings",
     "Message",
     "MessageAttribution",
@@ -63,6 +69,8 @@ __all__ = [
     "RollupCustomerProduct",
     "RollupDay",
     "RollupOrder",
+    "RollupProduct",
+    "RollupProductGap",
     "RollupRefund",
     "RollupWeek",
     "Shop",

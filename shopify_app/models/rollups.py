@@ -112,12 +112,18 @@ class RollupCustomerDay(Base):
 
     __tablename__ = "rollup_customer_days"
     __table_args__ = (
+        # Covers every period query, so they read the index alone.
         Index(
             "ix_rollup_customer_days_shop_date",
             "shop_id",
             "local_date",
             "prev_date",
             "next_date",
+            "orders",
+            "orders_before",
+            "gap_days",
+            "revenue_cents",
+            "customer_key",
         ),
     )
 
@@ -170,3 +176,29 @@ class RollupCustomerProduct(Base):
     orders: Mapped[int]
     # Whole days from the first order with the product to the next order with it.
     repurchase_days: Mapped[int | None]
+
+
+class RollupProduct(Base):
+    """Per product: customers who bought it and customers who bought it in a second order."""
+
+    __tablename__ = "rollup_products"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    buyers: Mapped[int] = mapped_column(default=0)
+    repurchasers: Mapped[int] = mapped_column(default=0)
+
+
+class RollupProductGap(Base):
+    """Per product and whole days to repurchase: how many customers took that long."""
+
+    __tablename__ = "rollup_product_gaps"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    gap_days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    customers: Mapped[int] = mapped_column(default=0)

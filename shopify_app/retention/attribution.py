@@ -190,13 +190,13 @@ def load_flow_results(
         result.sent += status == MessageStatus.SENT
         result.held_out += is_control
         result.failed += status == MessageStatus.FAILED
-        revenue = revenue_by_message.get(row.id)
-        values[(row.flow, row.step, is_control)].append(revenue or Decimal("0"))
+        credited = revenue_by_message.get(row.id)
+        values[(row.flow, row.step, is_control)].append(credited or Decimal("0"))
         group = result.control if is_control else result.treated
         group.eligible += 1
-        if revenue is not None:
+        if credited is not None:
             group.converted += 1
-            group.revenue += revenue
+            group.revenue += credited
     for (flow, step), result in results.items():
         result.converted = result.treated.converted
         result.attributed_revenue = result.treated.revenue

@@ -116,7 +116,8 @@ def validate_params(flow: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema_class().load(params)
     except ValidationError as exc:
-        raise InvalidFlowSettings(exc.normalized_messages()) from exc  # type: ignore[arg-type]
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        raise InvalidFlowSettings(messages) from exc
     return loaded
 
 

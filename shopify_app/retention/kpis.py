@@ -17,6 +17,7 @@ from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
 from shopify_app.errors import AppError
@@ -250,16 +251,22 @@ def compute_values(
         .where(*in_period, day.prev_date >= start)
         .group_by(day.gap_days)
     ):
-        gaps[int(gap)] = gaps.get(int(gap), 0) + int(count)
+        if gap is not None:
+            gaps[int(gap)] = gaps.get(int(gap), 0) + int(count)
 
     clv_median = None
     if customers:
-        per_customer = (
-            select(func.sum(day.revenue_cents).label("cents"))
-            .where(*in_period)
-            .group_by(day.customer_key)
-            .subquery()
+        # Customers with a single order day in the period need no grouping; only the others do.
+        last_in_period = or_(day.next_date.is_(None), day.next_date > end)
+        single_day = select(day.revenue_cents.label("cents")).where(
+            *in_period, first_in_period, last_in_period
         )
+        multi_day = (
+            select(func.sum(day.revenue_cents).label("cents"))
+            .where(*in_period, or_(~first_in_period, ~last_in_period))
+            .group_by(day.customer_key)
+        )
+        per_customer = union_all(single_day, multi_day).subquery()
         middle = session.scalars(
             select(per_customer.c.cents)
             .order_by(per_customer.c.cents)
@@ -276,7 +283,7 @@ def compute_values(
     last_eligible_first = min(end, today - timedelta(days=REPEAT_WINDOW_DAYS + 1))
     eligible = repeated = 0
     if last_eligible_first >= start:
-        row = session.execute(
+        repeat_row = session.execute(
             select(
                 func.count(),
                 _count_if(RollupCustomer.days_to_next_day <= REPEAT_WINDOW_DAYS),
@@ -285,7 +292,7 @@ def compute_values(
                 RollupCustomer.first_date.between(start, last_eligible_first),
             )
         ).one()
-        eligible, repeated = int(row[0] or 0), int(row[1] or 0)
+        eligible, repeated = int(repeat_row[0] or 0), int(repeat_row[1] or 0)
 
     gross_revenue = _cents(Decimal(gross))
     return KpiValues(
@@ -377,7 +384,7 @@ def load_cohorts(
         )
     }
     first_repeats: dict[tuple[date, int], int] = {
-        (month, int(offset)): int(count)
+        (month, int(offset or 0)): int(count)
         for month, offset, count in session.execute(
             select(customer.cohort_month, customer.repeat_month_offset, func.count())
             .where(*in_range, customer.repeat_month_offset <= COHORT_OFFSETS)
@@ -507,7 +514,7 @@ def load_top_repurchased_products(
         .where(cp.shop_id == shop_id, cp.product_id.in_(ids), cp.repurchase_days.is_not(None))
         .group_by(cp.product_id, cp.repurchase_days)
     ):
-        gaps[int(product_id)][int(days)] = int(count)
+        gaps[int(product_id)][int(days or 0)] = int(count)
     products = []
     for product_id, buyers, again in top:
         title = session.scalar(

@@ -47,6 +47,9 @@ Planner = Callable[..., int]
 ExitCheck = Callable[[Session, Message, datetime], str | None]
 """Return why *message* is no longer wanted (it is then cancelled), or None to go ahead."""
 
+SendContext = Callable[..., dict[str, Any]]
+"""`send_context(session, message, *, app_url, secret_key) -> dict`: context added at send time."""
+
 HARD_BLOCKING_CONSENT = frozenset({"unsubscribed", "redacted", "invalid"})
 
 
@@ -64,6 +67,8 @@ class FlowDefinition:
     enabled_by_default: bool = True
     # Whether the flow's settings can widen the audience to everyone who gave an email.
     audience_param: str | None = None
+    # Context computed right before rendering, e.g. signed links that need the message id.
+    send_context: SendContext | None = None
 
 
 @dataclass

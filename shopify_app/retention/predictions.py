@@ -27,9 +27,11 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from sqlalchemy import Table
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -491,8 +493,10 @@ def _store(
         }
         for i, s in enumerate(summaries)
     ]
+    # Core executemany: the ORM bulk path splits batches wherever a nullable value is None.
+    table = cast(Table, CustomerPrediction.__table__)
     for start in range(0, len(rows), 5000):
-        session.execute(insert(CustomerPrediction), rows[start : start + 5000])
+        session.execute(insert(table), rows[start : start + 5000])
     clv_values = [_money(value) for value in scored.clv_365]
     fit = session.get(PredictionModelFit, shop.id) or PredictionModelFit(shop_id=shop.id)
     fit.status = models.status.value

@@ -71,6 +71,8 @@ REDACTED_PAYLOAD = b'{"redacted":true}'
 
 SCRUBBABLE_STATUSES = (DeliveryStatus.DONE, DeliveryStatus.DEAD, DeliveryStatus.IGNORED)
 
+SCRUB_BATCH = 500
+
 
 class PrivacyRequestNotFound(NotFound):
     pass
@@ -245,6 +247,18 @@ def redact_customer(
         customer.last_name = None
         if customer.redacted_at is None:
             customer.redacted_at = now
+    if customer_shopify_id is not None:
+        # An export made for an earlier data request is personal data too.
+        session.execute(
+            update(PrivacyRequest)
+            .where(
+                PrivacyRequest.shop_domain == shop.domain,
+                PrivacyRequest.customer_shopify_id == customer_shopify_id,
+                PrivacyRequest.export.is_not(None),
+            )
+            .values(export=sa.null()),
+            execution_options={"synchronize_session": "fetch"},
+        )
     session.flush()
     for redactor in CUSTOMER_REDACTORS:
         redactor(session, shop, customer, email, now)
@@ -287,29 +301,30 @@ def _scrub_inbox(
     if current_delivery_id is not None:
         condition = or_(condition, WebhookDelivery.id == current_delivery_id)
     rows = session.execute(
-        select(WebhookDelivery.id, WebhookDelivery.payload).where(
-            WebhookDelivery.shop_domain == shop_domain, condition
-        )
-    ).all()
+        select(WebhookDelivery.id, WebhookDelivery.payload)
+        .where(WebhookDelivery.shop_domain == shop_domain, condition)
+        .execution_options(yield_per=SCRUB_BATCH)
+    )
     matching = [
         delivery_id
         for delivery_id, payload in rows
-        if payload != REDACTED_PAYLOAD
+        if bytes(payload) != REDACTED_PAYLOAD
         and (
             any(needle in bytes(payload).lower() for needle in needles)
             or (number_pattern is not None and number_pattern.search(bytes(payload)))
         )
     ]
-    if matching:
+    for start in range(0, len(matching), SCRUB_BATCH):
         session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(matching))
+            .where(WebhookDelivery.id.in_(matching[start : start + SCRUB_BATCH]))
             .values(payload=REDACTED_PAYLOAD),
             execution_options={"synchronize_session": False},
         )
-        for obj in list(session.identity_map.values()):
-            if isinstance(obj, WebhookDelivery) and obj.id in matching:
-                session.expire(obj, ["payload"])
+    scrubbed = set(matching)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, WebhookDelivery) and obj.id in scrubbed:
+            session.expire(obj, ["payload"])
 
 
 def _customer_orders(

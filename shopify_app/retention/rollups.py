@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -232,7 +233,9 @@ def add_contributions(
 ) -> None:
     """Add (or with sign=-1 remove) one customer's day rows to the per-day and per-week totals."""
     for row in day_rows:
-        get = row.get if isinstance(row, dict) else row.__getattribute__
+        get: Callable[[str], Any] = (
+            row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+        )
         totals = day_totals[get("local_date")]
         totals[0] += sign * get("orders")
         totals[1] += sign * get("priced_orders")
@@ -440,7 +443,8 @@ def _rederive_customer(
             OrderLine.product_id.is_not(None),
         )
     ):
-        products[order_id].add(product_id)
+        if product_id is not None:
+            products[order_id].add(product_id)
     derived = derive_customer(shop_id=shop_id, key=key, facts=facts, products_by_order=products)
     _insert(session, RollupCustomer, [derived.customer])
     _insert(session, RollupCustomerDay, derived.days)
@@ -452,6 +456,24 @@ def _rederive_customer(
 def _insert(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), _INSERT_BATCH):
         session.execute(model.__table__.insert(), list(rows[start : start + _INSERT_BATCH]))
+
+
+def _insert_customer_rows(
+    session: Session,
+    customers: list[dict[str, Any]],
+    days: list[dict[str, Any]],
+    months: list[dict[str, Any]],
+    products: list[dict[str, Any]],
+) -> None:
+    """Insert derived rows of many customers at once, then empty the lists to bound memory."""
+    for model, rows in (
+        (RollupCustomer, customers),
+        (RollupCustomerDay, days),
+        (RollupCustomerMonth, months),
+        (RollupCustomerProduct, products),
+    ):
+        _insert(session, model, rows)
+        rows.clear()
 
 
 def _insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
@@ -568,7 +590,7 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
             OrderLine.shop_id == shop_id, OrderLine.product_id.is_not(None)
         )
     ):
-        if order_id in priced:
+        if order_id in priced and product_id is not None:
             products[order_id].add(product_id)
 
     by_customer: dict[str, list[OrderFact]] = defaultdict(list)
@@ -581,6 +603,7 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
     days: list[dict[str, Any]] = []
     months: list[dict[str, Any]] = []
     product_rows: list[dict[str, Any]] = []
+    customer_count = 0
     for key, customer_facts in by_customer.items():
         derived = derive_customer(
             shop_id=shop_id, key=key, facts=customer_facts, products_by_order=products
@@ -590,6 +613,10 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
         months.extend(derived.months)
         product_rows.extend(derived.products)
         add_contributions(day_totals, week_totals, derived.days)
+        customer_count += 1
+        if len(days) >= _INSERT_BATCH * 10:
+            _insert_customer_rows(session, customers, days, months, product_rows)
+    _insert_customer_rows(session, customers, days, months, product_rows)
 
     refunds: list[dict[str, Any]] = []
     refund_totals: dict[date, int] = defaultdict(int)
@@ -624,33 +651,30 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
         for week, totals in sorted(week_totals.items())
         if totals[0]
     ]
-    _insert(
-        session,
-        RollupOrder,
-        [
-            {
-                "order_id": f.order_id,
-                "shop_id": shop_id,
-                "customer_key": f.customer_key,
-                "placed_at": f.placed_at,
-                "local_date": f.local_date,
-                "amount_cents": f.amount_cents,
-                "is_priced": f.is_priced,
-            }
-            for f in facts
-        ],
-    )
+    for start in range(0, len(facts), _INSERT_BATCH):
+        _insert(
+            session,
+            RollupOrder,
+            [
+                {
+                    "order_id": f.order_id,
+                    "shop_id": shop_id,
+                    "customer_key": f.customer_key,
+                    "placed_at": f.placed_at,
+                    "local_date": f.local_date,
+                    "amount_cents": f.amount_cents,
+                    "is_priced": f.is_priced,
+                }
+                for f in facts[start : start + _INSERT_BATCH]
+            ],
+        )
     _insert(session, RollupRefund, refunds)
-    _insert(session, RollupCustomer, customers)
-    _insert(session, RollupCustomerDay, days)
-    _insert(session, RollupCustomerMonth, months)
-    _insert(session, RollupCustomerProduct, product_rows)
     _insert(session, RollupDay, day_rows)
     _insert(session, RollupWeek, week_rows)
     logger.info(
         "Rebuilt KPI rollups from %d orders and %d customers",
         len(facts),
-        len(customers),
+        customer_count,
         extra={"shop_id": shop_id, "at": now.isoformat()},
     )
     return len(facts)

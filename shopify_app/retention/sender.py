@@ -48,7 +48,8 @@ from shopify_app.retention.signed_links import make_token
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_PURPOSE = "unsubscribe"
-OverrideLoader = Callable[[Session, int, str], TemplateOverride | None]
+OverrideLoader = Callable[[Session, int, str, int], TemplateOverride | None]
+"""`loader(session, shop_id, flow, step)`: the merchant's saved template, if any."""
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,13 @@ def _compose(
         "step": message.step,
         "unsubscribe_url": link,
     }
-    override = override_loader(session, shop.id, flow.template) if override_loader else None
+    if flow.send_context is not None:
+        context.update(flow.send_context(
+            session, message, app_url=config.app_url, secret_key=config.secret_key
+        ))
+    override = (
+        override_loader(session, shop.id, message.flow, message.step) if override_loader else None
+    )
     rendered: RenderedEmail = render_message(flow.template, context, override=override)
     message.subject = rendered.subject
     assert message.email is not None

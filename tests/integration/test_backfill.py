@@ -33,7 +33,9 @@ from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.retention import backfill
 from shopify_app.retention import graphql_shapes
 from shopify_app.retention import orders
+from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
+from tests.support.shopify import webhook_headers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ORDERS_JSONL = FIXTURES / "bulk_orders.jsonl"
@@ -58,9 +60,17 @@ ORDER_ITEMS = [obj for obj in ORDER_LINES if "__parentId" in obj]
 class FakeBulkShopify:
     """Shopify's side of a bulk export: the mutation, the status poll and the JSONL download."""
 
-    def __init__(self, mock: responses.RequestsMock, *, polls_before_done: int = 0) -> None:
+    def __init__(
+        self,
+        mock: responses.RequestsMock,
+        *,
+        polls_before_done: int = 0,
+        final_status: str = "COMPLETED",
+    ) -> None:
         self.mock = mock
         self.polls_before_done = polls_before_done
+        self.final_status = final_status
+        self.mutations: list[str] = []
         self.started: list[str] = []
         self.queries: list[str] = []
         self.polls = 0
@@ -76,6 +86,7 @@ class FakeBulkShopify:
         query = body["query"]
         if "bulkOperationRunQuery" in query:
             bulk_query = body["variables"]["query"]
+            self.mutations.append(query)
             self.queries.append(bulk_query)
             kind = "checkouts" if "abandonedCheckouts" in bulk_query else "orders"
             self.started.append(kind)
@@ -85,15 +96,16 @@ class FakeBulkShopify:
             kind = body["variables"]["id"].rsplit("/", 1)[-1]
             self.polls += 1
             done = self.polls > self.polls_before_done
+            failed = done and self.final_status != "COMPLETED"
             lines = ORDER_LINES if kind == "orders" else _jsonl(CHECKOUTS_JSONL)
             data = {
                 "bulkOperation": {
                     "id": body["variables"]["id"],
-                    "status": "COMPLETED" if done else "RUNNING",
-                    "errorCode": None,
+                    "status": self.final_status if done else "RUNNING",
+                    "errorCode": "TIMEOUT" if failed else None,
                     "objectCount": str(len(lines) if done else len(lines) // 2),
                     "rootObjectCount": "0",
-                    "url": RESULT_URLS[kind] if done else None,
+                    "url": RESULT_URLS[kind] if done and not failed else None,
                     "partialDataUrl": None,
                     "createdAt": "2026-03-10T15:00:00Z",
                     "completedAt": "2026-03-10T15:01:00Z" if done else None,
@@ -176,6 +188,8 @@ def test_backfill_imports_every_order_with_its_customer_and_line_items(
     assert ada.email_consent_state == "subscribed"
     assert session.scalar(select(Order.is_test).where(Order.shopify_id == 5013)) is True
     assert shopify.started == ["orders"]
+    # Grouped output is what lets an order be reassembled from a stream.
+    assert "groupObjects: true" in shopify.mutations[0]
 
 
 def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_duplicates(
@@ -235,6 +249,8 @@ def test_backfill_never_overwrites_a_newer_order_delivered_by_webhook(
     database: Database,
     shopify: FakeBulkShopify,
     graphql: GraphQLClient,
+    client: FlaskClient,
+    runner: FlaskCliRunner,
     now: datetime,
 ) -> None:
     exported = ROOT_ORDERS[3]
@@ -244,13 +260,13 @@ def test_backfill_never_overwrites_a_newer_order_delivered_by_webhook(
     webhook_payload["updated_at"] = "2026-03-09T12:00:00Z"  # after the exported version
     webhook_payload["financial_status"] = "refunded"
     webhook_payload["cancelled_at"] = "2026-03-09T11:59:00Z"
-    stored_shop = session.get(Shop, shop.id)
-    assert stored_shop is not None
-    orders.upsert_order(
-        session, shop=stored_shop, payload=webhook_payload, event_at=now - timedelta(hours=1),
-        now=now,
+    body = json_body(webhook_payload)
+    delivered = client.post(
+        "/webhooks", data=body, headers=webhook_headers("orders/updated", body, shop_domain=SHOP)
     )
-    session.commit()
+    drained = runner.invoke(args=["webhooks", "drain"])
+    assert delivered.status_code == 200
+    assert drained.exit_code == 0, drained.output
 
     backfill.run_backfill(
         database.session_factory,
@@ -259,7 +275,6 @@ def test_backfill_never_overwrites_a_newer_order_delivered_by_webhook(
         clock=lambda: now,
     )
 
-    session.expire_all()
     kept = session.scalar(select(Order).where(Order.shopify_id == 5003))
     assert kept is not None
     assert kept.financial_status == "refunded"
@@ -308,7 +323,6 @@ def test_backfill_with_read_all_orders_asks_for_the_whole_history(
     make_shop: Callable[..., Shop],
     session: Session,
     database: Database,
-    shopify: FakeBulkShopify,
     graphql: GraphQLClient,
     now: datetime,
 ) -> None:
@@ -324,9 +338,15 @@ def test_backfill_with_read_all_orders_asks_for_the_whole_history(
     )
     session.commit()
 
-    backfill.run_backfill(database.session_factory, run_id=run.id, client=graphql)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        shopify = FakeBulkShopify(mock, polls_before_done=1)
+        backfill.run_backfill(
+            database.session_factory, run_id=run.id, client=graphql, max_wait=0.0
+        )
 
     assert run.is_history_limited is False
+    assert run.history_since is None
+    assert shopify.started == ["orders"]
     assert "created_at" not in shopify.queries[0]
 
 
@@ -380,6 +400,36 @@ def test_backfill_waits_for_a_running_export_and_leaves_it_for_later_past_max_wa
     assert done.status == BackfillStatus.COMPLETED
     assert slow.started == ["orders"]
     assert done.imported_count == 36
+
+
+def test_failed_export_fails_the_run_and_the_next_attempt_starts_a_new_export(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    graphql: GraphQLClient,
+    now: datetime,
+) -> None:
+    run_id = _run_id(session, shop, BackfillKind.CHECKOUTS)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        failing = FakeBulkShopify(mock, final_status="FAILED")
+        with pytest.raises(backfill.BackfillFailed, match="FAILED \\(TIMEOUT\\)"):
+            backfill.run_backfill(
+                database.session_factory, run_id=run_id, client=graphql, clock=lambda: now
+            )
+        failed = session.get(BackfillRun, run_id)
+        assert failed is not None
+        assert failed.status == BackfillStatus.FAILED
+        assert failed.bulk_operation_id is None
+        session.rollback()
+        failing.final_status = "COMPLETED"
+
+        retried = backfill.run_backfill(
+            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now
+        )
+
+    assert retried.status == BackfillStatus.COMPLETED
+    assert failing.started == ["checkouts", "checkouts"]
+    assert _count(session, Checkout) == 8
 
 
 def test_scheduled_backfill_job_drives_the_pending_runs_of_a_fresh_install(

@@ -28,7 +28,9 @@ from tests.support.handlers import load_payload
 
 ORDER_ID = 820982911946154508
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)  # 2021-12-31T19:00:00-05:00
-ORDER_TOPICS = ["orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/cancelled"]
+ORDER_TOPICS = [
+    "orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/cancelled"
+]
 
 
 @pytest.fixture
@@ -73,7 +75,8 @@ def test_every_orders_sample_lands_with_shop_money_lines_and_customer(
     assert order.is_test is True
     assert order.counts_for_kpis is False
     assert order.financial_status == "voided"
-    assert [(line.shopify_id, line.product_id, line.quantity, line.price) for line in order.lines] == [
+    lines = [(line.shopify_id, line.product_id, line.quantity, line.price) for line in order.lines]
+    assert lines == [
         (487817672276298554, 788032119674292922, 1, Decimal("89.99")),
         (789012345678901234, None, 1, Decimal("19.99")),
         (890123456789012345, None, 1, Decimal("24.99")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC
@@ -25,6 +26,7 @@ from shopify_app.models import Shop
 from shopify_app.retention import sender
 from shopify_app.retention.flows import abandoned_checkout
 from shopify_app.retention.flows import replenishment
+from shopify_app.retention.mailer import OutgoingEmail
 from shopify_app.retention.messaging import PlannedMessage
 from shopify_app.retention.messaging import plan_message
 from tests.conftest import TEST_SETTINGS
@@ -95,6 +97,8 @@ def test_crash_between_sending_and_recording_never_resends_and_is_flagged_for_re
     assert len(smtp.to(email)) == 1
     [message] = flows.messages(session, FLOW)
     assert (message.status, message.status_reason) == (MessageStatus.NEEDS_REVIEW, "claim_expired")
+    review = runner.invoke(args=["jobs", "needs-review"])
+    assert f"{message.id}\talpha.myshopify.com\tabandoned_checkout" in review.output
 
 
 def test_temporary_smtp_failure_is_retried_with_backoff(
@@ -141,7 +145,7 @@ def test_two_run_once_processes_at_the_same_time_send_each_message_once(
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("concurrent claiming with SKIP LOCKED is a PostgreSQL property")
-    emails = [abandon(database, shop, n) for n in range(1, 31)]
+    emails = [abandon(database, shop, n) for n in range(1, 11)]
     env = {
         **os.environ,
         **{key: str(value) for key, value in TEST_SETTINGS.items()},
@@ -162,6 +166,55 @@ def test_two_run_once_processes_at_the_same_time_send_each_message_once(
     received = sorted(str(m["To"]) for m in smtp.messages)
     assert received == sorted(emails)
     assert {m.status for m in flows.messages(session, FLOW)} == {MessageStatus.SENT}
+
+
+class MeetingMailer:
+    """Record sends; each sender's first send waits until the other is mid-send too."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.barrier = threading.Barrier(2, timeout=30)
+        self.local = threading.local()
+        self.lock = threading.Lock()
+
+    def send(self, email: OutgoingEmail) -> str:
+        if not getattr(self.local, "met", False):
+            self.local.met = True
+            self.barrier.wait()  # both senders hold a claimed message at this moment
+        with self.lock:
+            self.sent.append(email.to)
+        return "<id@test>"
+
+
+def test_two_senders_sending_at_the_same_moment_never_take_the_same_message(
+    database: Database, database_url: str, shop: Shop, session: Session
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent claiming with SKIP LOCKED is a PostgreSQL property")
+    emails = [abandon(database, shop, n) for n in range(1, 9)]
+    with database.session_scope() as work:
+        assert abandoned_checkout.plan(work, shop_id=shop.id, now=STEP_1) == len(emails)
+    mailer = MeetingMailer()
+    config = sender.SenderConfig(
+        mail_from="retention@example.com", app_url="https://retention.example.com",
+        secret_key="test-secret-key-that-is-long-enough-000", batch_size=1,
+    )
+    reports: list[sender.SendReport] = []
+
+    def run() -> None:
+        reports.append(sender.send_due_messages(
+            database.session_factory, now=STEP_1, mailer=mailer, config=config
+        ))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(mailer.sent) == sorted(emails)
+    assert sorted(r.sent for r in reports) != [0, len(emails)]  # both senders did some of it
+    assert sum(r.sent for r in reports) == len(emails)
 
 
 def test_quiet_hours_defer_to_eight_local_across_the_spring_dst_change(

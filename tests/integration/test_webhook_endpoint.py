@@ -326,3 +326,50 @@ def test_previous_secret_is_refused_once_it_is_no_longer_configured(
 
     assert response.status_code == 401
     assert count_stored(session) == 0
+
+
+def test_compliance_delivery_without_a_shop_domain_header_takes_the_shop_from_its_payload(
+    post_webhook: PostWebhook, session: Session
+) -> None:
+    body = json_body({"shop_id": 954889, "shop_domain": "Gone-Shop.myshopify.com"})
+
+    response = post_webhook(topic="shop/redact", body=body, drop=("X-Shopify-Shop-Domain",))
+
+    assert response.status_code == 200
+    [delivery] = stored(session)
+    assert delivery.shop_domain == "gone-shop.myshopify.com"
+
+
+def test_compliance_delivery_naming_no_shop_anywhere_returns_400_and_records_nothing(
+    post_webhook: PostWebhook, session: Session
+) -> None:
+    response = post_webhook(
+        topic="customers/redact", body=json_body({"shop_id": 1}), drop=("X-Shopify-Shop-Domain",)
+    )
+
+    assert response.status_code == 400
+    assert "X-Shopify-Shop-Domain" in response.get_json()["error"]["message"]
+    assert count_stored(session) == 0
+
+
+def test_forged_compliance_delivery_without_a_shop_domain_header_returns_401(
+    post_webhook: PostWebhook, session: Session
+) -> None:
+    body = json_body({"shop_domain": "victim.myshopify.com"})
+
+    response = post_webhook(
+        topic="shop/redact", body=body, drop=("X-Shopify-Shop-Domain",), secret="forged-secret"
+    )
+
+    assert response.status_code == 401
+    assert count_stored(session) == 0
+
+
+def test_delivery_without_an_api_version_header_is_stored_without_one(
+    post_webhook: PostWebhook, session: Session
+) -> None:
+    response = post_webhook(topic="customers/data_request", drop=("X-Shopify-API-Version",))
+
+    assert response.status_code == 200
+    [delivery] = stored(session)
+    assert delivery.api_version is None

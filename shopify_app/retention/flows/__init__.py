@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from shopify_app.retention.flows import abandoned_checkout
 from shopify_app.retention.flows import replenishment
+from shopify_app.retention.flows import review_request
+from shopify_app.retention.flows import win_back
 from shopify_app.retention.messaging import FlowDefinition
 
 FLOWS: dict[str, FlowDefinition] = {
-    flow.name: flow for flow in (abandoned_checkout.FLOW, replenishment.FLOW)
+    flow.name: flow
+    for flow in (abandoned_checkout.FLOW, replenishment.FLOW, review_request.FLOW, win_back.FLOW)
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import fields
 from marshmallow import validate
+from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,7 +106,7 @@ def exit_reason_for_checkout(session: Session, checkout: Checkout | None) -> str
 
 def _newer_checkout(session: Session, checkout: Checkout) -> int | None:
     """Return a newer checkout of the same buyer (the one that owns the series), if any."""
-    same_buyer = []
+    same_buyer: list[ColumnElement[bool]] = []
     if checkout.email:
         same_buyer.append(Checkout.email.in_({checkout.email, checkout.email.strip().lower()}))
     if checkout.customer_id is not None:

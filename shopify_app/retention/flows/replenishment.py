@@ -136,7 +136,7 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
     previous_variant: dict[tuple[int, int, int], tuple[datetime, int]] = {}
     for customer_id, product_id, variant_id, processed_at, quantity, refunded in rows:
         units = max(int(quantity) - int(refunded or 0), 0)
-        if units == 0:
+        if units == 0 or customer_id is None or product_id is None:
             continue
         key = (customer_id, product_id)
         if key in previous:

@@ -1,0 +1,197 @@
+"""Net Promoter Score: signed 0-10 links in review requests, the answers, and the score.
+
+Each link carries a signed (message, shop, customer, score) payload, so it needs no login and
+cannot be forged, altered or pointed at another message or customer. One answer counts per
+message: the first click is recorded, and a later click (another score, or the same link again)
+is refused with the recorded score shown, so a forwarded email or a second thought cannot stuff
+the score. NPS is the share of promoters (9-10) minus the share of detractors (0-6), in points.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shopify_app.errors import AppError
+from shopify_app.models import Message
+from shopify_app.models import MessageStatus
+from shopify_app.models import NpsResponse
+from shopify_app.models import Shop
+from shopify_app.retention.messaging import shop_zone
+from shopify_app.retention.signed_links import make_token
+from shopify_app.retention.signed_links import read_token
+
+PURPOSE = "nps"
+SCORES = range(11)
+NPS_FLOW = "review_request"
+ANSWERABLE = (MessageStatus.SENT, MessageStatus.CLAIMED, MessageStatus.NEEDS_REVIEW)
+"""Messages that may have reached the customer; a held-out or cancelled one never did."""
+MAX_PERIOD_DAYS = 5 * 366
+
+
+class InvalidNpsLink(AppError):
+    status_code = 400
+
+
+class InvalidNpsPeriod(AppError):
+    status_code = 400
+
+
+class Outcome(enum.StrEnum):
+    RECORDED = "recorded"
+    ALREADY_RECORDED = "already_recorded"
+
+
+@dataclass(frozen=True)
+class NpsAnswer:
+    outcome: Outcome
+    score: int  # the score that counts (the first one given)
+    shop_name: str
+
+
+def score_links(message: Message, *, app_url: str, secret_key: str) -> list[dict[str, Any]]:
+    """Return the eleven signed answer links of *message*, score 0 to 10."""
+    return [
+        {
+            "score": score,
+            "url": f"{app_url}/nps/"
+            + make_token(
+                secret_key, purpose=PURPOSE,
+                payload={"m": message.id, "s": message.shop_id, "c": message.customer_id,
+                         "n": score},
+            ),
+        }
+        for score in SCORES
+    ]
+
+
+def record_answer(
+    session: Session, *, secret_key: str, token: str, now: datetime
+) -> NpsAnswer:
+    """Record the score a signed link carries, once per message; refuse anything not genuine."""
+    payload = read_token(secret_key, purpose=PURPOSE, token=token)
+    if payload is None:
+        raise InvalidNpsLink("This link is not valid.")
+    score, message_id = payload.get("n"), payload.get("m")
+    if not isinstance(score, int) or isinstance(score, bool) or score not in SCORES:
+        raise InvalidNpsLink("This link is not valid.")
+    if not isinstance(message_id, int):
+        raise InvalidNpsLink("This link is not valid.")
+    message = session.get(Message, message_id)
+    if (
+        message is None
+        or message.flow != NPS_FLOW
+        or message.shop_id != payload.get("s")
+        or message.customer_id != payload.get("c")
+        or message.status not in ANSWERABLE
+    ):
+        raise InvalidNpsLink("This link is no longer valid.")
+    shop = session.get(Shop, message.shop_id)
+    assert shop is not None
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    inserted = session.execute(
+        insert(NpsResponse)
+        .values(
+            shop_id=message.shop_id, customer_id=message.customer_id, message_id=message.id,
+            order_id=message.order_id, score=score, responded_at=now, created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "message_id"])
+        .returning(NpsResponse.id)
+    ).scalar_one_or_none()
+    name = shop.name or shop.domain
+    if inserted is not None:
+        return NpsAnswer(outcome=Outcome.RECORDED, score=score, shop_name=name)
+    first = session.scalar(
+        select(NpsResponse.score).where(
+            NpsResponse.shop_id == message.shop_id, NpsResponse.message_id == message.id
+        )
+    )
+    return NpsAnswer(
+        outcome=Outcome.ALREADY_RECORDED, score=int(first if first is not None else score),
+        shop_name=name,
+    )
+
+
+@dataclass(frozen=True)
+class NpsCounts:
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+
+    @property
+    def nps(self) -> float | None:
+        """Return % promoters minus % detractors (-100..100), or None without answers."""
+        if not self.responses:
+            return None
+        return round(100 * (self.promoters - self.detractors) / self.responses, 1)
+
+
+@dataclass(frozen=True)
+class NpsWeek:
+    week_start: date
+    counts: NpsCounts
+
+
+@dataclass(frozen=True)
+class NpsReport:
+    start: date
+    end: date
+    totals: NpsCounts
+    weeks: list[NpsWeek]
+
+
+def count_scores(scores: list[int]) -> NpsCounts:
+    """Split *scores* into promoters (9-10), passives (7-8) and detractors (0-6)."""
+    return NpsCounts(
+        responses=len(scores),
+        promoters=sum(1 for s in scores if s >= 9),
+        passives=sum(1 for s in scores if 7 <= s <= 8),
+        detractors=sum(1 for s in scores if s <= 6),
+    )
+
+
+def load_nps_report(session: Session, *, shop_id: int, start: date, end: date) -> NpsReport:
+    """Return the NPS of the answers given from *start* to *end* (shop's local days), by week."""
+    if end < start:
+        raise InvalidNpsPeriod("'to' must not be before 'from'")
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise InvalidNpsPeriod("the period may be at most 5 years long")
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise InvalidNpsPeriod("unknown shop")
+    zone = shop_zone(shop.iana_timezone)
+    since = datetime.combine(start, time(0), tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone)
+    rows = session.execute(
+        select(NpsResponse.score, NpsResponse.responded_at)
+        .where(
+            NpsResponse.shop_id == shop_id,
+            NpsResponse.responded_at >= since,
+            NpsResponse.responded_at < until,
+        )
+        .order_by(NpsResponse.responded_at)
+    ).all()
+    by_week: dict[date, list[int]] = {}
+    for score, responded_at in rows:
+        local = responded_at.astimezone(zone).date()
+        by_week.setdefault(local - timedelta(days=local.weekday()), []).append(int(score))
+    weeks = []
+    week = start - timedelta(days=start.weekday())
+    while week <= end:
+        weeks.append(NpsWeek(week_start=week, counts=count_scores(by_week.get(week, []))))
+        week += timedelta(days=7)
+    return NpsReport(
+        start=start, end=end, totals=count_scores([int(s) for s, _ in rows]), weeks=weeks
+    )
