@@ -26,8 +26,9 @@ from shopify_app.models import OrderLine
 from shopify_app.models import RollupCustomer
 from shopify_app.models import RollupCustomerDay
 from shopify_app.models import RollupCustomerMonth
-from shopify_app.models import RollupCustomerProduct
 from shopify_app.models import RollupDay
+from shopify_app.models import RollupProduct
+from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupWeek
 from shopify_app.models import Shop
 from shopify_app.retention.rollups import month_start_of
@@ -495,26 +496,24 @@ def load_top_repurchased_products(
     session: Session, *, shop_id: int, limit: int = 10
 ) -> list[RepurchasedProduct]:
     """Return the products most customers bought again, with their repurchase share and timing."""
-    cp = RollupCustomerProduct
-    repurchasers = func.sum(case((cp.orders >= 2, 1), else_=0))
+    product = RollupProduct
     top = session.execute(
-        select(cp.product_id, func.count(), repurchasers)
-        .where(cp.shop_id == shop_id)
-        .group_by(cp.product_id)
-        .having(repurchasers > 0)
-        .order_by(repurchasers.desc(), func.count().desc(), cp.product_id)
+        select(product.product_id, product.buyers, product.repurchasers)
+        .where(product.shop_id == shop_id, product.repurchasers > 0)
+        .order_by(product.repurchasers.desc(), product.buyers.desc(), product.product_id)
         .limit(limit)
     ).all()
     if not top:
         return []
     ids = [int(row[0]) for row in top]
     gaps: dict[int, dict[int, int]] = {product_id: {} for product_id in ids}
+    gap = RollupProductGap
     for product_id, days, count in session.execute(
-        select(cp.product_id, cp.repurchase_days, func.count())
-        .where(cp.shop_id == shop_id, cp.product_id.in_(ids), cp.repurchase_days.is_not(None))
-        .group_by(cp.product_id, cp.repurchase_days)
+        select(gap.product_id, gap.gap_days, gap.customers).where(
+            gap.shop_id == shop_id, gap.product_id.in_(ids)
+        )
     ):
-        gaps[int(product_id)][int(days or 0)] = int(count)
+        gaps[int(product_id)][int(days)] = int(count)
     products = []
     for product_id, buyers, again in top:
         title = session.scalar(

@@ -18,11 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shopify_app.errors import AppError
+from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import NpsResponse
@@ -195,3 +197,31 @@ def load_nps_report(session: Session, *, shop_id: int, start: date, end: date) -
     return NpsReport(
         start=start, end=end, totals=count_scores([int(s) for s, _ in rows]), weeks=weeks
     )
+
+
+def redact_answers(
+    session: Session, shop: Shop, customer: Customer | None, email: str | None, now: datetime
+) -> None:
+    """Join `privacy.redact_customer`: keep the scores for the NPS, unlinked from the customer."""
+    if customer is None:
+        return
+    session.execute(
+        update(NpsResponse)
+        .where(NpsResponse.shop_id == shop.id, NpsResponse.customer_id == customer.id)
+        .values(customer_id=None, order_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def export_answers(
+    session: Session, shop: Shop, customer: Customer | None, email: str | None
+) -> list[dict[str, Any]]:
+    """Join `privacy.export_customer_data`: the customer's NPS answers."""
+    if customer is None:
+        return []
+    rows = session.scalars(
+        select(NpsResponse)
+        .where(NpsResponse.shop_id == shop.id, NpsResponse.customer_id == customer.id)
+        .order_by(NpsResponse.responded_at)
+    )
+    return [{"score": r.score, "responded_at": r.responded_at.isoformat()} for r in rows]

@@ -38,6 +38,7 @@ from shopify_app.models import PrivacyRequest
 from shopify_app.models import Refund
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
+from shopify_app.retention import nps
 from shopify_app.retention.customers import find_customer
 from shopify_app.retention.customers import find_or_create_customer
 from shopify_app.retention.messaging import export_outbox
@@ -65,6 +66,9 @@ CUSTOMER_EXPORTERS: dict[str, CustomerExporter] = {}
 # The messaging outbox keeps emails and message contexts: it joins export and redaction.
 CUSTOMER_REDACTORS.append(redact_outbox)
 CUSTOMER_EXPORTERS["messages"] = export_outbox
+# NPS answers stay in the score, unlinked from a redacted customer.
+CUSTOMER_REDACTORS.append(nps.redact_answers)
+CUSTOMER_EXPORTERS["nps_responses"] = nps.export_answers
 
 REDACTED_PAYLOAD = b'{"redacted":true}'
 """What a processed inbox delivery that mentioned a redacted customer keeps of its body."""

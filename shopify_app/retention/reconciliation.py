@@ -63,7 +63,7 @@ query ReconcileOrders($first: Int!, $after: String, $query: String!) {{
       refunds(first: {REFUNDS_PER_ORDER}) {{
         id createdAt totalRefundedSet {{ {MONEY_FIELDS} }}
         refundLineItems(first: {REFUND_LINES_PER_REFUND}) {{
-          nodes {{ id quantity lineItem {{ id }} subtotalSet {{ {MONEY_FIELDS} }} }}
+          nodes {{ quantity lineItem {{ id }} subtotalSet {{ {MONEY_FIELDS} }} }}
         }}
       }}
       lineItems(first: {LINE_ITEMS_PER_ORDER}) {{

@@ -36,6 +36,8 @@ from shopify_app.models import RollupCustomerMonth
 from shopify_app.models import RollupCustomerProduct
 from shopify_app.models import RollupDay
 from shopify_app.models import RollupOrder
+from shopify_app.models import RollupProduct
+from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupRefund
 from shopify_app.models import RollupWeek
 from shopify_app.models import Shop
@@ -248,6 +250,25 @@ def add_contributions(
             week[1] += sign * (1 if get("is_returning_in_week") else 0)
 
 
+def add_product_contributions(
+    product_totals: dict[int, list[int]],
+    gap_totals: dict[tuple[int, int], int],
+    product_rows: Iterable[dict[str, Any]] | Iterable[RollupCustomerProduct],
+    *,
+    sign: int = 1,
+) -> None:
+    """Add (or remove) one customer's product rows to the per-product buyers and repurchase gaps."""
+    for row in product_rows:
+        get: Callable[[str], Any] = (
+            row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+        )
+        totals = product_totals[get("product_id")]
+        totals[0] += sign
+        totals[1] += sign * (1 if get("orders") >= 2 else 0)
+        if get("repurchase_days") is not None:
+            gap_totals[(get("product_id"), get("repurchase_days"))] += sign
+
+
 def _zeros(n: int) -> list[int]:
     return [0] * n
 
@@ -315,6 +336,8 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
 
     day_delta: dict[date, list[int]] = defaultdict(lambda: _zeros(len(DAY_FIELDS)))
     week_delta: dict[date, list[int]] = defaultdict(lambda: _zeros(len(WEEK_FIELDS)))
+    product_delta: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    gap_delta: dict[tuple[int, int], int] = defaultdict(int)
     for key in sorted(keys):
         _rederive_customer(
             session,
@@ -324,6 +347,8 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
             shop_currency=shop_currency,
             day_delta=day_delta,
             week_delta=week_delta,
+            product_delta=product_delta,
+            gap_delta=gap_delta,
         )
     refund_delta: dict[date, int] = defaultdict(int)
     for refund in session.scalars(select(Refund).where(Refund.order_id == order_id)).all():
@@ -337,6 +362,7 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
         refund_delta[gone.local_date] -= gone.amount_cents
         session.delete(gone)
     _apply_deltas(session, shop_id, day_delta, week_delta, refund_delta)
+    _apply_product_deltas(session, shop_id, product_delta, gap_delta)
 
 
 def note_refund_recorded(session: Session, *, shop_id: int, refund_id: int) -> None:
@@ -398,6 +424,8 @@ def _rederive_customer(
     shop_currency: str,
     day_delta: dict[date, list[int]],
     week_delta: dict[date, list[int]],
+    product_delta: dict[int, list[int]],
+    gap_delta: dict[tuple[int, int], int],
 ) -> None:
     # Lock the customer's row so two workers cannot both re-derive the same customer at once.
     locked = session.scalar(
@@ -410,14 +438,20 @@ def _rederive_customer(
             RollupCustomerDay.shop_id == shop_id, RollupCustomerDay.customer_key == key
         )
     ).all()
+    old_products = session.scalars(
+        select(RollupCustomerProduct).where(
+            RollupCustomerProduct.shop_id == shop_id, RollupCustomerProduct.customer_key == key
+        )
+    ).all()
     add_contributions(day_delta, week_delta, old_days, sign=-1)
+    add_product_contributions(product_delta, gap_delta, old_products, sign=-1)
     for model in (RollupCustomerDay, RollupCustomerMonth, RollupCustomerProduct, RollupCustomer):
         session.execute(
             delete(model).where(model.shop_id == shop_id, model.customer_key == key),
             execution_options={"synchronize_session": False},
         )
     # The rows just deleted in bulk must not linger in the identity map.
-    for stale in (locked, *old_days):
+    for stale in (locked, *old_days, *old_products):
         if stale is not None:
             session.expunge(stale)
     rows = session.scalars(
@@ -451,6 +485,7 @@ def _rederive_customer(
     _insert(session, RollupCustomerMonth, derived.months)
     _insert(session, RollupCustomerProduct, derived.products)
     add_contributions(day_delta, week_delta, derived.days)
+    add_product_contributions(product_delta, gap_delta, derived.products)
 
 
 def _insert(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -530,6 +565,53 @@ def _apply_deltas(
         )
 
 
+def _apply_product_deltas(
+    session: Session,
+    shop_id: int,
+    product_delta: dict[int, list[int]],
+    gap_delta: dict[tuple[int, int], int],
+) -> None:
+    for product_id in sorted(product_delta):
+        buyers, repurchasers = product_delta[product_id]
+        if not buyers and not repurchasers:
+            continue
+        _insert_ignore(session, RollupProduct, {"shop_id": shop_id, "product_id": product_id})
+        where = (RollupProduct.shop_id == shop_id, RollupProduct.product_id == product_id)
+        session.execute(
+            update(RollupProduct)
+            .where(*where)
+            .values(
+                buyers=RollupProduct.buyers + buyers,
+                repurchasers=RollupProduct.repurchasers + repurchasers,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(RollupProduct).where(*where, RollupProduct.buyers == 0),
+            execution_options={"synchronize_session": False},
+        )
+    for (product_id, gap_days), change in sorted(gap_delta.items()):
+        if not change:
+            continue
+        values = {"shop_id": shop_id, "product_id": product_id, "gap_days": gap_days}
+        _insert_ignore(session, RollupProductGap, values)
+        gap_where = (
+            RollupProductGap.shop_id == shop_id,
+            RollupProductGap.product_id == product_id,
+            RollupProductGap.gap_days == gap_days,
+        )
+        session.execute(
+            update(RollupProductGap)
+            .where(*gap_where)
+            .values(customers=RollupProductGap.customers + change),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(RollupProductGap).where(*gap_where, RollupProductGap.customers == 0),
+            execution_options={"synchronize_session": False},
+        )
+
+
 ROLLUP_MODELS = (
     RollupCustomerDay,
     RollupCustomerMonth,
@@ -537,6 +619,8 @@ ROLLUP_MODELS = (
     RollupCustomer,
     RollupDay,
     RollupWeek,
+    RollupProduct,
+    RollupProductGap,
     RollupRefund,
     RollupOrder,
 )
@@ -599,6 +683,8 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
 
     day_totals: dict[date, list[int]] = defaultdict(lambda: _zeros(len(DAY_FIELDS)))
     week_totals: dict[date, list[int]] = defaultdict(lambda: _zeros(len(WEEK_FIELDS)))
+    product_totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    gap_totals: dict[tuple[int, int], int] = defaultdict(int)
     customers: list[dict[str, Any]] = []
     days: list[dict[str, Any]] = []
     months: list[dict[str, Any]] = []
@@ -613,6 +699,7 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
         months.extend(derived.months)
         product_rows.extend(derived.products)
         add_contributions(day_totals, week_totals, derived.days)
+        add_product_contributions(product_totals, gap_totals, derived.products)
         customer_count += 1
         if len(days) >= _INSERT_BATCH * 10:
             _insert_customer_rows(session, customers, days, months, product_rows)
@@ -671,6 +758,24 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
     _insert(session, RollupRefund, refunds)
     _insert(session, RollupDay, day_rows)
     _insert(session, RollupWeek, week_rows)
+    _insert(
+        session,
+        RollupProduct,
+        [
+            {"shop_id": shop_id, "product_id": p, "buyers": t[0], "repurchasers": t[1]}
+            for p, t in sorted(product_totals.items())
+            if t[0]
+        ],
+    )
+    _insert(
+        session,
+        RollupProductGap,
+        [
+            {"shop_id": shop_id, "product_id": p, "gap_days": g, "customers": n}
+            for (p, g), n in sorted(gap_totals.items())
+            if n
+        ],
+    )
     logger.info(
         "Rebuilt KPI rollups from %d orders and %d customers",
         len(facts),

@@ -14,11 +14,16 @@ def test_dashboard_benchmark_runs_at_a_tiny_size_and_agrees_with_the_full_scan(
 ) -> None:
     results = dashboard.main(
         [
-            "--orders", "400",
-            "--customers", "80",
-            "--repeat", "2",
-            "--postgres-url", test_db.postgres_url(),
-            "--schema", "bench_dashboard_smoke",
+            "--orders",
+            "400",
+            "--customers",
+            "80",
+            "--repeat",
+            "2",
+            "--postgres-url",
+            test_db.postgres_url(),
+            "--schema",
+            "bench_dashboard_smoke",
         ]
     )
 

@@ -1,4 +1,4 @@
-"""Win-back end to end: after the expected next order plus a margin, once per 90 days, by consent."""
+"""Win-back end to end: after the expected next order plus a margin, once per 90 days."""
 
 from __future__ import annotations
 

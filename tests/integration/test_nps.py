@@ -21,6 +21,8 @@ from shopify_app.models import MessageStatus
 from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
 from shopify_app.retention.nps import count_scores
+from shopify_app.retention.privacy import export_customer_data
+from shopify_app.retention.privacy import redact_customer
 from shopify_app.retention.signed_links import make_token
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
@@ -186,3 +188,21 @@ def test_nps_api_refuses_a_malformed_period(client: FlaskClient, shop: Shop) -> 
     assert "from" in bad.get_json()["error"]["message"]
     assert backwards.status_code == 400
     assert anonymous.status_code == 401
+
+
+def test_customer_redaction_keeps_the_score_but_unlinks_it_from_the_customer(
+    client: FlaskClient, links: dict[int, str], session: Session, database: Database, shop: Shop
+) -> None:
+    client.get(links[8])
+    with database.session_scope() as work:
+        stored = work.get(Shop, shop.id)
+        assert stored is not None
+        exported = export_customer_data(
+            work, shop=stored, customer_shopify_id=CUSTOMER, email=BUYER
+        )
+        redact_customer(work, shop=stored, customer_shopify_id=CUSTOMER, email=BUYER,
+                        order_ids=[1], now=T0 + timedelta(days=20))
+
+    assert [answer["score"] for answer in exported["nps_responses"]] == [8]
+    [response] = responses(session)
+    assert (response.score, response.customer_id, response.order_id) == (8, None, None)

@@ -120,7 +120,13 @@ def test_incremental_and_rebuilt_rollups_are_identical_after_a_varied_event_stre
     rebuilt = snapshot(session, shop.id)
 
     assert rebuilt_count == len(rebuilt["rollup_orders"])
-    for name in ("rollup_orders", "rollup_customer_days", "rollup_weeks", "rollup_refunds"):
+    for name in (
+        "rollup_orders",
+        "rollup_customer_days",
+        "rollup_weeks",
+        "rollup_refunds",
+        "rollup_product_gaps",
+    ):
         assert incremental[name], f"the event stream left {name} empty; the test proves nothing"
     assert rebuilt == incremental
 

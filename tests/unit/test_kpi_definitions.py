@@ -155,9 +155,7 @@ def test_median_of_a_histogram_averages_the_two_middle_values(
         (None, "2026-01-01", "required"),
     ],
 )
-def test_bad_periods_are_refused_with_a_reason(
-    start: str | None, end: str, message: str
-) -> None:
+def test_bad_periods_are_refused_with_a_reason(start: str | None, end: str, message: str) -> None:
     with pytest.raises(kpis.InvalidPeriod, match=message):
         kpis.parse_period(start, end)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from marshmallow import fields
 from marshmallow import validate
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,7 +84,7 @@ def median_gap_days(session: Session, *, shop_id: int, today: date) -> float | N
     picked: list[int] = []
     seen = 0
     for gap, count in histogram:
-        picked.extend(int(gap) for index in wanted if seen <= index < seen + int(count))
+        picked.extend(int(gap or 0) for index in wanted if seen <= index < seen + int(count))
         seen += int(count)
     return sum(picked) / len(picked)
 
@@ -106,8 +107,8 @@ def overdue_customers(
     today = now.astimezone(zone).date()
     latest_due = today - timedelta(days=margin.days)
     overdue: dict[int, tuple[date, datetime]] = {}
-    dated: set[int] = set()
-    if _model_is_fitted(session, shop_id):
+    fitted = _model_is_fitted(session, shop_id)
+    if fitted:
         rows = session.execute(
             select(
                 CustomerPrediction.customer_id,
@@ -115,12 +116,12 @@ def overdue_customers(
                 CustomerPrediction.last_order_at,
             ).where(
                 CustomerPrediction.shop_id == shop_id,
-                CustomerPrediction.expected_next_order_date.is_not(None),
+                CustomerPrediction.expected_next_order_date > latest_due - MAX_OVERDUE,
+                CustomerPrediction.expected_next_order_date <= latest_due,
             )
         )
         for customer_id, expected, last_order_at in rows:
-            dated.add(customer_id)
-            if latest_due - MAX_OVERDUE < expected <= latest_due:
+            if expected is not None:
                 overdue[customer_id] = (expected, last_order_at)
     gap = median_gap_days(session, shop_id=shop_id, today=today)
     if gap is None or gap <= 0:
@@ -128,24 +129,34 @@ def overdue_customers(
     expected_after = timedelta(days=math.ceil(gap * factor))
     # Midnight after the last allowed local day: a last order before it makes a customer due.
     cutoff = datetime.combine(latest_due - expected_after + timedelta(days=1), time(0), zone)
-    last_orders = session.execute(
+    # Only orders since the oldest last order still of interest are read: a customer whose
+    # latest order is older has none of them and is left out, as wanted.
+    statement = (
         select(Order.customer_id, func.max(Order.processed_at))
         .where(
             Order.shop_id == shop_id,
             Order.customer_id.is_not(None),
             Order.cancelled_at.is_(None),
             Order.is_test.is_(False),
+            Order.processed_at >= cutoff - MAX_OVERDUE,
             Order.processed_at <= now,
         )
         .group_by(Order.customer_id)
         .having(func.max(Order.processed_at) < cutoff)
-        .having(func.max(Order.processed_at) >= cutoff - MAX_OVERDUE)
     )
-    for customer_id, last_order_at in last_orders:
-        if customer_id in dated or customer_id in overdue:
+    if fitted:  # customers the model dates are timed by the model, not by the median gap
+        statement = statement.where(
+            ~exists().where(
+                CustomerPrediction.shop_id == shop_id,
+                CustomerPrediction.customer_id == Order.customer_id,
+                CustomerPrediction.expected_next_order_date.is_not(None),
+            )
+        )
+    for candidate, last_order_at in session.execute(statement):
+        if candidate is None or candidate in overdue:
             continue
         last_day = last_order_at.astimezone(zone).date()
-        overdue[customer_id] = (last_day + expected_after, last_order_at)
+        overdue[candidate] = (last_day + expected_after, last_order_at)
     return overdue
 
 

@@ -1,0 +1,40 @@
+"""Fixtures of the adversarial suite: two shops, one of them with a realistic history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask.testing import FlaskClient
+
+from shopify_app.db import Database
+from shopify_app.demo.generator import DemoEvent
+from shopify_app.models import Shop
+from tests.adversarial.support import demo_events
+from tests.adversarial.support import feed_store
+
+VICTIM = "beta.myshopify.com"
+ATTACKER = "alpha.myshopify.com"
+
+
+@dataclass(frozen=True)
+class Store:
+    shop: Shop
+    events: list[DemoEvent]
+
+
+@pytest.fixture
+def attacker(make_shop: Callable[..., Shop]) -> Shop:
+    return make_shop(ATTACKER, access_token="shpat_alpha_secret", refresh_token="shprt_alpha")
+
+
+@pytest.fixture
+def victim(
+    make_shop: Callable[..., Shop], client: FlaskClient, database: Database
+) -> Store:
+    """Shop B with a few months of orders, checkouts, customers, fulfillments and refunds."""
+    shop = make_shop(VICTIM, access_token="shpat_beta_secret", refresh_token="shprt_beta")
+    events = demo_events(VICTIM, customers=30, history_days=90)
+    feed_store(client, database, events, domain=VICTIM, shop_id=shop.id)
+    return Store(shop=shop, events=events)
