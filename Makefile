@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m shopify_app.local_run
+	$(BIN)/python -m shopify_app.local_run $(if $(CUSTOMERS),--customers $(CUSTOMERS))
 
 test: $(STAMP)
 	bash scripts/test.sh

@@ -12,6 +12,7 @@ from jobs import worker_cli
 from shopify_app import migrations_runner
 from shopify_app import privacy_cli
 from shopify_app import shops_cli
+from shopify_app import token_rotation
 from shopify_app.context import get_settings
 from shopify_app.demo import commands as demo_cli
 from shopify_app.token_cipher import generate_key
@@ -61,3 +62,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(jobs_cli.scheduler_command)
     app.cli.add_command(worker_cli.worker_command)
     app.cli.add_command(demo_cli.demo_group)
+    app.cli.add_command(token_rotation.rotate_token_key_command)

@@ -9,10 +9,16 @@ come from and be addressed to a loopback host.
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
 
 import jwt
 from flask import Blueprint
@@ -20,15 +26,20 @@ from flask import Response
 from flask import jsonify
 from flask import render_template
 from flask import request
+from flask import url_for
 from sqlalchemy import select
 
+from shopify_app import PROJECT_ROOT
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
+from shopify_app.demo import DEMO_SHOP_DOMAIN
 from shopify_app.errors import AppError
 from shopify_app.errors import NotFound
 from shopify_app.models import Shop
 
-DEMO_SHOP_DOMAIN = "retention-demo.myshopify.com"
+OUTBOX_DIR = PROJECT_ROOT / "instance" / "outbox"
+"""Where `make run`'s local SMTP sink keeps every email it receives, one .eml file each."""
+_EML_NAME = re.compile(r"[0-9T]{15}-[0-9]{5}\.eml")
 LOOPBACK_NAMES = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 bp = Blueprint("demo_launcher", __name__, url_prefix="/demo")
@@ -50,7 +61,9 @@ def require_loopback() -> None:
         request.host.split("]")[0] + "]"
     )
     if not is_loopback_peer or host not in LOOPBACK_NAMES:
-        raise DemoRefused("The demo launcher only answers on 127.0.0.1 to requests from this machine")
+        raise DemoRefused(
+            "The demo launcher only answers on 127.0.0.1 to requests from this machine"
+        )
 
 
 def issue_demo_session_token(*, now: datetime) -> str:
@@ -96,3 +109,57 @@ def launcher() -> Response:
 def session_token() -> Response:
     _demo_shop()
     return jsonify({"token": issue_demo_session_token(now=datetime.now(UTC))})
+
+
+@dataclass(frozen=True)
+class OutboxEmail:
+    name: str
+    received: str
+    to: str
+    subject: str
+
+
+def _read_email(path: Path) -> EmailMessage:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _summary(path: Path) -> OutboxEmail:
+    message = _read_email(path)
+    return OutboxEmail(
+        name=path.name,
+        received=path.name[:15],
+        to=str(message.get("To", "")),
+        subject=str(message.get("Subject", "")),
+    )
+
+
+@bp.get("/outbox")
+def outbox() -> Response:
+    """List every email the local SMTP sink received, newest first."""
+    paths = sorted(OUTBOX_DIR.glob("*.eml"), reverse=True) if OUTBOX_DIR.is_dir() else []
+    emails = [_summary(path) for path in paths[:500]]
+    return Response(render_template("demo_outbox.html", emails=emails, total=len(paths)))
+
+
+@bp.get("/outbox/<name>")
+def outbox_email(name: str) -> Response:
+    """Show one received email as its recipient would see it."""
+    path = OUTBOX_DIR / name
+    if not _EML_NAME.fullmatch(name) or not path.is_file():
+        raise NotFound("No such email in the outbox")
+    message = _read_email(path)
+    html_part = message.get_body(preferencelist=("html",))
+    text_part = message.get_body(preferencelist=("plain",))
+    html = html_part.get_content() if html_part is not None else None
+    return Response(
+        render_template(
+            "demo_outbox_email.html",
+            email=_summary(path),
+            headers=[(k, str(v)) for k, v in message.items()],
+            html=html,
+            text=text_part.get_content() if text_part is not None else "",
+            back=url_for("demo_launcher.outbox"),
+        )
+    )

@@ -21,6 +21,8 @@ from shopify_app.errors import AppError
 from shopify_app.retention.attribution import FlowStepResult
 from shopify_app.retention.attribution import GroupResult
 from shopify_app.retention.attribution import load_flow_results
+from shopify_app.retention.kpis import EARLIEST_DAY
+from shopify_app.retention.kpis import LATEST_DAY
 from shopify_app.retention.messaging import shop_zone
 
 bp = Blueprint("flow_results_api", __name__)
@@ -36,9 +38,12 @@ def _parse_day(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidPeriod(f"'{name}' must be a date like 2026-03-01") from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # far dates overflow when shifted to UTC
+        raise InvalidPeriod(f"'{name}' must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 @bp.get("/flows/results")

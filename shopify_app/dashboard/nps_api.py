@@ -16,6 +16,8 @@ from flask import request
 from shopify_app.auth.session_guard import current_shop
 from shopify_app.db import get_session
 from shopify_app.retention import nps
+from shopify_app.retention.kpis import EARLIEST_DAY
+from shopify_app.retention.kpis import LATEST_DAY
 from shopify_app.retention.messaging import shop_zone
 
 bp = Blueprint("nps_api", __name__)
@@ -27,9 +29,12 @@ def _parse_day(name: str, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise nps.InvalidNpsPeriod(f"'{name}' must be a date like 2026-03-01") from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:  # far dates overflow when shifted to UTC
+        raise nps.InvalidNpsPeriod(f"'{name}' must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 def _counts(counts: nps.NpsCounts) -> dict[str, Any]:

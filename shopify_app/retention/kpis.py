@@ -36,6 +36,8 @@ from shopify_app.retention.rollups import months_between
 from shopify_app.retention.rollups import week_start_of
 
 MAX_PERIOD_YEARS = 5
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 REPEAT_WINDOW_DAYS = 90
 COHORT_OFFSETS = 12
 CENT = Decimal("0.01")
@@ -167,9 +169,13 @@ def _parse_date(name: str, raw: str) -> date:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidPeriod(f"{name} must be a date as YYYY-MM-DD, got {raw[:20]!r}") from None
+    # Far dates overflow when shifted between time zones or extended by years: refuse them.
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidPeriod(f"{name} must lie between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 def load_summary(

@@ -30,11 +30,14 @@ def attacker(make_shop: Callable[..., Shop]) -> Shop:
 
 
 @pytest.fixture
-def victim(
-    make_shop: Callable[..., Shop], client: FlaskClient, database: Database
-) -> Store:
-    """Shop B with a few months of orders, checkouts, customers, fulfillments and refunds."""
-    shop = make_shop(VICTIM, access_token="shpat_beta_secret", refresh_token="shprt_beta")
-    events = demo_events(VICTIM, customers=30, history_days=90)
-    feed_store(client, database, events, domain=VICTIM, shop_id=shop.id)
-    return Store(shop=shop, events=events)
+def victim(make_shop: Callable[..., Shop]) -> Shop:
+    """Shop B, installed, with no history."""
+    return make_shop(VICTIM, access_token="shpat_beta_secret", refresh_token="shprt_beta")
+
+
+@pytest.fixture
+def victim_store(victim: Shop, client: FlaskClient, database: Database) -> Store:
+    """Shop B with two months of orders, checkouts, customers, fulfillments and refunds."""
+    events = demo_events(VICTIM, customers=10, history_days=60)
+    feed_store(client, database, events, domain=VICTIM, shop_id=victim.id)
+    return Store(shop=victim, events=events)

@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -70,16 +71,26 @@ SETTLE_DEADLINE = 120.0  # seconds for the workers to finish a bounded load
 
 @dataclass
 class Processes:
-    """Subprocesses of one test; each is ended by its own pid when the test is over."""
+    """Subprocesses of one test; each is ended by its own pid when the test is over.
+
+    Output goes to a log file per process: a pipe nobody reads fills up and blocks the process.
+    """
 
     running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: dict[int, Path] = field(default_factory=dict)
 
     def start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        log = Path(tempfile.mkstemp(prefix="scale-out-", suffix=".log")[1])
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
         self.running.append(process)
+        self.logs[process.pid] = log
         return process
+
+    def output_of(self, process: subprocess.Popen[bytes]) -> str:
+        return self.logs[process.pid].read_text(errors="replace")[-3000:]
 
     def stop_all(self) -> None:
         for process in self.running:
@@ -87,12 +98,14 @@ class Processes:
                 process.send_signal(signal.SIGTERM)
         for process in self.running:
             try:
-                process.wait(30)
+                process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
-            if process.stderr is not None:
-                process.stderr.close()
+        for log in self.logs.values():
+            log.unlink(missing_ok=True)
+        self.logs.clear()
+        self.running.clear()
 
 
 @pytest.fixture(scope="module")
@@ -115,14 +128,14 @@ def database(postgres_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
     sink, controller = start_sink()
     yield sink
     controller.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def shared_redis() -> Iterator[str]:
     url = redis_test_url()
     require_redis(url)
@@ -138,6 +151,28 @@ def processes() -> Iterator[Processes]:
     started = Processes()
     yield started
     started.stop_all()
+
+
+@dataclass
+class Cluster:
+    web: list[str]
+    workers: list[subprocess.Popen[bytes]]
+    env: dict[str, str]
+    processes: Processes
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres_url: str, shared_redis: str, smtp: SmtpSink) -> Iterator[Cluster]:
+    """Two gunicorn web processes and three queue workers, shared by the tests of this module."""
+    started = Processes()
+    env = process_env(postgres_url, shared_redis, smtp.url)
+    try:
+        web = [start_web(started, env), start_web(started, env)]
+        workers = [start_worker(started, env) for _ in range(3)]
+        wait_ready(web, started)
+        yield Cluster(web=web, workers=workers, env=env, processes=started)
+    finally:
+        started.stop_all()
 
 
 @pytest.fixture
@@ -214,7 +249,9 @@ def start_web(processes: Processes, env: dict[str, str]) -> str:
 
 def start_worker(processes: Processes, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return processes.start(
-        [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "--threads", "2"], env
+        [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "--threads", "2",
+         "--shutdown-timeout", "5"],
+        env,
     )
 
 
@@ -230,8 +267,8 @@ def wait_ready(base_urls: list[str], processes: Processes) -> None:
     def all_ready() -> bool:
         for process in processes.running:
             if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"a process exited early with {process.returncode}: {stderr[-2000:]}")
+                output = processes.output_of(process)
+                pytest.fail(f"a process exited early with {process.returncode}: {output}")
         for url in base_urls:
             try:
                 if requests.get(f"{url}/readyz", timeout=2).status_code != 200:
@@ -301,16 +338,9 @@ def assert_processed_exactly_once(database: Database, webhook_ids: list[str]) ->
 
 
 def test_two_web_and_three_worker_processes_process_every_acknowledged_webhook_exactly_once(
-    postgres_url: str, database: Database, shop: Shop, shared_redis: str, smtp: SmtpSink,
-    processes: Processes,
+    database: Database, shop: Shop, cluster: Cluster
 ) -> None:
-    env = process_env(postgres_url, shared_redis, smtp.url)
-    web = [start_web(processes, env), start_web(processes, env)]
-    for _ in range(3):
-        start_worker(processes, env)
-    wait_ready(web, processes)
-
-    webhook_ids = post_orders(web, range(1, 121), repeat_every=10)
+    webhook_ids = post_orders(cluster.web, range(1, 121), repeat_every=10)
 
     wait_until(all_done(database, len(webhook_ids)), deadline=SETTLE_DEADLINE, what="the inbox")
     assert_processed_exactly_once(database, webhook_ids)
@@ -321,9 +351,10 @@ def test_two_web_and_three_worker_processes_process_every_acknowledged_webhook_e
 
 
 def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
-    postgres_url: str, database: Database, shop: Shop, shared_redis: str, smtp: SmtpSink,
-    processes: Processes, make_app: Callable[[str], Flask],
+    database: Database, shop: Shop, shared_redis: str, smtp: SmtpSink, cluster: Cluster,
+    make_app: Callable[[str], Flask],
 ) -> None:
+    smtp.messages.clear()
     now = utcnow()
     abandoned_at = now - timedelta(hours=2)
     flows.configure(database, shop.id, "abandoned_checkout", abandoned_at, holdout_share=0.0)
@@ -344,9 +375,6 @@ def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
         planned = abandoned_checkout.plan(session, shop_id=shop.id, now=now)
     assert planned == len(emails)
 
-    env = process_env(postgres_url, shared_redis, smtp.url)
-    for _ in range(3):
-        start_worker(processes, env)
     queue = tasks.task_queue(make_app(shared_redis))
     assert queue is not None
     for _ in range(6):  # the scheduler's tick and sweeps may enqueue the same shop many times
@@ -358,42 +386,43 @@ def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
             select(func.count(Message.id)).where(Message.status == MessageStatus.SENT),
         ) >= len(emails)
 
-    wait_until(all_sent, deadline=BOOT_DEADLINE, what="the messages to be sent")
+    wait_until(all_sent, deadline=SETTLE_DEADLINE, what="the messages to be sent")
     queue.broker.join(tasks.MESSAGE_QUEUE, timeout=60_000)  # every send task has finished
     assert sorted(str(message["To"]) for message in smtp.messages) == sorted(emails)
 
 
 def test_a_worker_killed_with_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
-    postgres_url: str, database: Database, shop: Shop, shared_redis: str, smtp: SmtpSink,
-    processes: Processes, make_app: Callable[[str], Flask],
+    database: Database, shop: Shop, shared_redis: str, cluster: Cluster,
+    make_app: Callable[[str], Flask],
 ) -> None:
-    env = process_env(postgres_url, shared_redis, smtp.url)
-    web = [start_web(processes, env)]
-    victim = start_worker(processes, env)
-    wait_ready(web, processes)
-    webhook_ids = post_orders(web, range(1001, 1101))
+    victim, *others = cluster.workers
+    # Pause the others before the load arrives, so every `processing` row is the victim's.
+    for worker_process in others:
+        worker_process.send_signal(signal.SIGSTOP)
+    try:
+        webhook_ids = post_orders(cluster.web, range(1001, 1101))
 
-    # The victim is the only worker, so a row in `processing` is one it holds right now.
-    def victim_is_mid_batch() -> bool:
-        done = count(
-            database,
-            select(func.count(WebhookDelivery.id)).where(
-                WebhookDelivery.status == DeliveryStatus.DONE
-            ),
-        )
-        processing = count(
-            database,
-            select(func.count(WebhookDelivery.id)).where(
-                WebhookDelivery.status == DeliveryStatus.PROCESSING
-            ),
-        )
-        return done > 0 and processing > 0
+        def victim_is_mid_batch() -> bool:
+            done = count(
+                database,
+                select(func.count(WebhookDelivery.id)).where(
+                    WebhookDelivery.status == DeliveryStatus.DONE
+                ),
+            )
+            processing = count(
+                database,
+                select(func.count(WebhookDelivery.id)).where(
+                    WebhookDelivery.status == DeliveryStatus.PROCESSING
+                ),
+            )
+            return done > 0 and processing > 0
 
-    wait_until(victim_is_mid_batch, deadline=BOOT_DEADLINE, what="the worker to start a batch")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    for _ in range(2):
-        start_worker(processes, env)
+        wait_until(victim_is_mid_batch, deadline=SETTLE_DEADLINE, what="the victim's batch")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+    finally:
+        for worker_process in others:
+            worker_process.send_signal(signal.SIGCONT)
 
     app = make_app(shared_redis)
     done = all_done(database, len(webhook_ids))

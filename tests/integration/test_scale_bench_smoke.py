@@ -1,0 +1,52 @@
+"""The scale benchmarks run end to end at a tiny size, so they cannot rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import processing
+
+
+def test_the_processing_benchmark_processes_every_event_and_writes_its_section(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\n## Another section\n\nkept\n")
+
+    runs = processing.main(
+        ["--database-url", postgres_database, "--events", "6", "--workers", "1,2",
+         "--write-docs", "--docs-path", str(docs)]
+    )
+
+    assert [run.events for run in runs] == [6, 6, 6]
+    text = docs.read_text()
+    assert "## Another section\n\nkept" in text
+    assert processing.SECTION_HEADING in text
+    assert "| 2 worker processes | 6 |" in text
+
+
+@pytest.fixture(autouse=True)
+def _reset_schema_afterwards(postgres_database: str) -> object:
+    """The benchmark rebuilds the schema; rebuild it again for the tests that follow."""
+    yield None
+    from tests.support import database as test_db
+
+    test_db.reset_postgres_schema(postgres_database)
+
+
+def test_the_backfill_benchmark_imports_every_order_and_writes_its_section(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    from bench import backfill
+
+    docs = tmp_path / "benchmarks.md"
+
+    runs = backfill.main(
+        ["--database-url", postgres_database, "--orders", "5", "--write-docs",
+         "--docs-path", str(docs)]
+    )
+
+    assert [run.orders for run in runs] == [5, 5]
+    assert backfill.SECTION_HEADING in docs.read_text()
