@@ -49,7 +49,6 @@ from bench.generate_shop import GeneratedShop
 from bench.generate_shop import generate_shop
 from shopify_app import create_app
 from shopify_app import migrations_runner
-from shopify_app.db import Database
 from shopify_app.db import get_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -127,12 +126,7 @@ def run_backend(
     backend: str, url: str, *, orders: int, customers: int, seed: int, repeat: int
 ) -> BackendResult:
     """Generate the shop in the database at *url* and time the API against the full scan."""
-    database = Database(url)
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    try:
-        shop = generate_shop(database, orders=orders, customers=customers, seed=seed, end=end)
-    finally:
-        database.dispose()
+    # Build the app first: every module it imports is loaded before the long generation starts.
     app = create_app(
         {
             "TESTING": True,
@@ -145,6 +139,8 @@ def run_backend(
             "DATABASE_URL": url,
         }
     )
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    shop = generate_shop(get_database(app), orders=orders, customers=customers, seed=seed, end=end)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {session_token(SHOP_DOMAIN)}"}
     today = datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).date()

@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 import redis
@@ -67,16 +68,18 @@ class TaskQueue:
         self.client = redis.Redis.from_url(
             redis_url, socket_connect_timeout=1.0, socket_timeout=5.0, health_check_interval=30
         )
-        self.broker = RedisBroker(
+        self.broker = RedisBroker(  # type: ignore[no-untyped-call]
             client=self.client,
             namespace=namespace,
             middleware=[
-                AgeLimit(),
-                TimeLimit(),
-                ShutdownNotifications(),
+                AgeLimit(),  # type: ignore[no-untyped-call]
+                TimeLimit(),  # type: ignore[no-untyped-call]
+                ShutdownNotifications(),  # type: ignore[no-untyped-call]
                 Callbacks(),
                 Pipelines(),
-                Retries(max_retries=5, min_backoff=1_000, max_backoff=60_000),
+                Retries(  # type: ignore[no-untyped-call]
+                    max_retries=5, min_backoff=1_000, max_backoff=60_000
+                ),
             ],
         )
         self.process_delivery = dramatiq.Actor(
@@ -123,7 +126,7 @@ class TaskQueue:
         """Enqueue sending one shop's due messages; return False when Redis fails."""
         return self._enqueue(self.send_messages, shop_id)
 
-    def _enqueue(self, actor: dramatiq.Actor[..., object], argument: int) -> bool:
+    def _enqueue(self, actor: dramatiq.Actor[[int], Any], argument: int) -> bool:
         if time.monotonic() < self._paused_until:
             return False
         try:

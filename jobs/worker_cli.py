@@ -57,13 +57,15 @@ def worker_command(threads: int, queues: tuple[str, ...], shutdown_timeout: int)
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    worker = dramatiq.Worker(queue.broker, worker_threads=threads, queues=set(queues) or None)
-    worker.start()
+    worker = dramatiq.Worker(  # type: ignore[no-untyped-call]
+        queue.broker, worker_threads=threads, queues=set(queues) or None
+    )
+    worker.start()  # type: ignore[no-untyped-call]
     click.echo(f"Worker started with {threads} threads on {', '.join(queues or QUEUES)}.")
     try:
         while not stopping.wait(1.0):
             pass
     finally:
-        worker.stop(timeout=shutdown_timeout * 1000)
-        queue.broker.close()
+        worker.stop(timeout=shutdown_timeout * 1000)  # type: ignore[no-untyped-call]
+        queue.broker.close()  # type: ignore[no-untyped-call]
     click.echo("Worker stopped.")

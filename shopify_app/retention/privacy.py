@@ -572,8 +572,13 @@ def list_privacy_requests(session: Session, *, shop_domain: str) -> list[Privacy
     )
 
 
+_MAX_ID = 2**63 - 1
+
+
 def load_export(session: Session, *, shop_domain: str, request_id: int) -> dict[str, Any]:
     """Return the export of one of the shop's data requests."""
+    if not 0 < request_id <= _MAX_ID:  # no such row, and the database would refuse the number
+        raise PrivacyRequestNotFound("No data export with this id for this shop")
     request = session.get(PrivacyRequest, request_id)
     if request is None or request.shop_domain != shop_domain or request.export is None:
         raise PrivacyRequestNotFound("No data export with this id for this shop")

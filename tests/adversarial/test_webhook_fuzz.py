@@ -75,7 +75,9 @@ def mutated_samples(draw: st.DrawFn) -> tuple[str, bytes]:
 
 @st.composite
 def odd_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
-    topic = draw(st.one_of(st.sampled_from(sorted(HANDLERS)), st.text(min_size=1, max_size=20)))
+    topic = draw(st.one_of(
+        st.sampled_from(sorted(HANDLERS)), st.text(alphabet=HEADER_SAFE, min_size=1, max_size=20)
+    ))
     body = draw(st.one_of(
         st.binary(min_size=1, max_size=2048),
         json_values.map(lambda value: json.dumps(value).encode()),
@@ -87,8 +89,11 @@ def odd_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     return topic, body
 
 
+# Header values an HTTP client can send: no line breaks (CR, LF, NEL, separators).
+HEADER_SAFE = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))
 latin1_text = st.text(
-    alphabet=st.characters(min_codepoint=32, max_codepoint=255), min_size=1, max_size=60
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)),
+    min_size=1, max_size=60,
 )
 
 
@@ -150,11 +155,11 @@ def test_signed_fuzzed_webhooks_never_fail_with_5xx_and_every_acknowledged_one_i
     check()
     assert acknowledged
 
-    report = drain(database, now=datetime.now(UTC))
+    drain(database, now=datetime.now(UTC))
 
-    assert report.total >= len(acknowledged)
     with database.session_scope() as session:
         deliveries = list(session.scalars(select(WebhookDelivery)))
+    assert {delivery.webhook_id for delivery in deliveries} == set(acknowledged)
     for delivery in deliveries:
         assert delivery.status != DeliveryStatus.PROCESSING
         assert delivery.status != DeliveryStatus.PENDING

@@ -8,12 +8,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import Flask
+from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.rollups import rebuild_shop_rollups
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RollupCustomer
+from shopify_app.models import RollupDay
 from shopify_app.models import Shop
 from shopify_app.retention.rollups import ROLLUP_MODELS
 from shopify_app.retention.rollups import note_order_changed
@@ -172,3 +176,19 @@ def test_moving_a_guest_order_to_a_customer_merges_their_history(
     assert merged.days_to_next_day == 4
     rebuild_rollups(session, shop_id=shop.id, now=EXAMPLE_NOW)
     assert snapshot(session, shop.id) == incremental
+
+
+def test_nightly_job_repairs_aggregates_that_drifted(
+    app: Flask, session: Session, make_shop: Callable[..., Shop]
+) -> None:
+    shop = make_shop("alpha.myshopify.com", iana_timezone="America/New_York")
+    build_example(session, shop.id)
+    session.commit()
+    healthy = snapshot(session, shop.id)
+    session.execute(delete(RollupDay).where(RollupDay.shop_id == shop.id))
+    session.commit()
+
+    counted = rebuild_shop_rollups(app, shop.id, now=EXAMPLE_NOW)
+
+    assert counted == 12
+    assert snapshot(session, shop.id) == healthy

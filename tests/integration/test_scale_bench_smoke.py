@@ -50,3 +50,19 @@ def test_the_backfill_benchmark_imports_every_order_and_writes_its_section(
 
     assert [run.orders for run in runs] == [5, 5]
     assert backfill.SECTION_HEADING in docs.read_text()
+
+
+def test_the_planner_benchmark_plans_the_due_checkouts_and_nothing_when_none_is_due(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    from bench import planners
+
+    docs = tmp_path / "benchmarks.md"
+
+    ticks = planners.main(
+        ["--database-url", postgres_database, "--shops", "4", "--sizes", "10,20,40", "--due", "3",
+         "--write-docs", "--docs-path", str(docs)]
+    )
+
+    assert [(tick.checkouts, tick.planned) for tick in ticks] == [(10, 3), (20, 3), (40, 3)]
+    assert planners.SECTION_HEADING in docs.read_text()

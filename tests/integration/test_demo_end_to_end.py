@@ -1,0 +1,127 @@
+"""A small demo run end to end: generated history over HTTP, processing, jobs on a fast clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from shopify_app.context import get_settings
+from shopify_app.db import get_database
+from shopify_app.demo import DEMO_SHOP_DOMAIN
+from shopify_app.demo.player import DeliveryOptions
+from shopify_app.demo.player import DemoStore
+from shopify_app.demo.player import WebhookTarget
+from shopify_app.demo.player import deliver
+from shopify_app.local_run import install_demo_shop
+from shopify_app.local_run import refresh_read_models
+from shopify_app.local_run import run_flow_jobs
+from shopify_app.models import DeliveryStatus
+from shopify_app.models import WebhookDelivery
+from shopify_app.models.message import Message
+from shopify_app.models.message import MessageStatus
+from tests.support import database as test_db
+from tests.support.mail import SmtpSink
+from tests.support.mail import start_sink
+from tests.support.shopify import make_session_token
+from webhooks.worker import drain
+
+pytestmark = pytest.mark.slow
+
+START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+FLOWS = {"abandoned_checkout", "replenishment", "review_request", "win_back"}
+
+
+@pytest.fixture
+def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """This test is about the product working end to end; one backend is enough."""
+    return test_db.fresh_sqlite_copy(sqlite_template, tmp_path / "demo.sqlite3")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink, controller = start_sink()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
+    return {"SMTP_URL": smtp.url, "APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_small_demo_fills_the_dashboard_and_sends_an_email_of_every_flow(
+    app: Flask, live_url: str, smtp: SmtpSink
+) -> None:
+    database = get_database(app)
+    shop_id = install_demo_shop(app, now=START)
+    target = WebhookTarget(
+        base_url=live_url, api_secret=get_settings(app).shopify_api_secret
+    )
+    store = DemoStore(target=target, now=START, seed=11, customers=160)
+
+    history = store.play_history()
+    drain(database, now=START)
+    drain(database, now=START + timedelta(hours=2))  # deliveries that came before their order
+    refresh_read_models(app, shop_id, now=START)
+
+    future = store.future()
+    upcoming = next(future)
+    moment = START
+    quiet = DeliveryOptions(duplicate_share=0.0, out_of_order_share=0.0, senders=2)
+    for _ in range(4 * 21):  # three simulated weeks (replenishment needs ~2) in 6-hour steps
+        moment += timedelta(hours=6)
+        batch = []
+        while upcoming.occurred_at <= moment:
+            batch.append(upcoming)
+            upcoming = next(future)
+        deliver(batch, target=target, options=quiet)
+        drain(database, now=moment)
+        run_flow_jobs(app, now=moment)
+
+    assert history.failed == 0
+    assert history.delivered > 1000
+    with database.session_scope() as session:
+        left = session.scalar(
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .where(WebhookDelivery.status.in_([DeliveryStatus.DEAD, DeliveryStatus.PENDING]))
+        )
+        sent = dict(
+            session.execute(
+                select(Message.flow, func.count())
+                .where(Message.status == MessageStatus.SENT)
+                .group_by(Message.flow)
+            ).all()
+        )
+    assert left == 0
+    assert FLOWS <= {flow for flow, count in sent.items() if count > 0}, sent
+    assert len(smtp.messages) == sum(sent.values())
+
+    token = make_session_token(DEMO_SHOP_DOMAIN)
+    client = app.test_client()
+    kpis = client.get(
+        "/api/kpis?from=2025-03-02&to=2026-03-01", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()
+    assert kpis["orders"] > 100
+    assert kpis["customers"] > 50
+    assert 0 < kpis["repeat_purchase_rate"] < 1
