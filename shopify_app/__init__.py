@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from shopify_app.dashboard import settings_api
     from shopify_app.dashboard import settings_page
     from shopify_app.dashboard import shop_api
+    from shopify_app.dashboard import webhook_problems_api
     from shopify_app.retention import nps_views
     from shopify_app.retention import public_views as messaging_public_views
     from webhooks import endpoint as webhook_endpoint
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(privacy_api.bp)
     api.register_blueprint(settings_api.bp)
     api.register_blueprint(nps_api.bp)
+    api.register_blueprint(webhook_problems_api.bp)
 
     app.register_blueprint(app_home.bp)
     app.register_blueprint(oauth_views.bp)

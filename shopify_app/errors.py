@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 from flask import Response
 from flask import jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -51,6 +55,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(AppError)
     def handle_app_error(error: AppError) -> Response:
         return error_response(error.message, error.status_code, error.headers)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_unavailable(error: OperationalError) -> Response:
+        # Unreachable, full or locked database: a 503 tells Shopify and the admin page to retry.
+        # Only the driver's first line is logged; the statement's parameters may hold payloads.
+        original = error.orig if error.orig is not None else error
+        first_line = (str(original).strip().splitlines() or [""])[0]
+        logger.error("Database unavailable: %s: %s", type(original).__name__, first_line)
+        return error_response(
+            "The database is unavailable; retry later", 503, {"Retry-After": "30"}
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Any:

@@ -1,8 +1,10 @@
 """Net Promoter Score: signed 0-10 links in review requests, the answers, and the score.
 
 Each link carries a signed (message, shop, customer, score) payload, so it needs no login and
-cannot be forged, altered or pointed at another message or customer. One answer counts per
-message: the first click is recorded, and a later click (another score, or the same link again)
+cannot be forged, altered or pointed at another message or customer. Opening a link only shows a
+confirmation (mail link scanners prefetch every link in an email; they must not answer for the
+customer); sending that confirmation records the answer. One answer counts per message: the
+first one sent is recorded, and a later click (another score, or the same link again)
 is refused with the recorded score shown, so a forwarded email or a second thought cannot stuff
 the score. NPS is the share of promoters (9-10) minus the share of detractors (0-6), in points.
 """
@@ -50,6 +52,7 @@ class InvalidNpsPeriod(AppError):
 
 
 class Outcome(enum.StrEnum):
+    PENDING = "pending"
     RECORDED = "recorded"
     ALREADY_RECORDED = "already_recorded"
 
@@ -57,7 +60,7 @@ class Outcome(enum.StrEnum):
 @dataclass(frozen=True)
 class NpsAnswer:
     outcome: Outcome
-    score: int  # the score that counts (the first one given)
+    score: int  # the score that counts (the first one given), or the one offered when pending
     shop_name: str
 
 
@@ -77,10 +80,8 @@ def score_links(message: Message, *, app_url: str, secret_key: str) -> list[dict
     ]
 
 
-def record_answer(
-    session: Session, *, secret_key: str, token: str, now: datetime
-) -> NpsAnswer:
-    """Record the score a signed link carries, once per message; refuse anything not genuine."""
+def _resolve(session: Session, *, secret_key: str, token: str) -> tuple[Message, Shop, int]:
+    """Return the message, shop and score a genuine, answerable link stands for."""
     payload = read_token(secret_key, purpose=PURPOSE, token=token)
     if payload is None:
         raise InvalidNpsLink("This link is not valid.")
@@ -100,6 +101,33 @@ def record_answer(
         raise InvalidNpsLink("This link is no longer valid.")
     shop = session.get(Shop, message.shop_id)
     assert shop is not None
+    return message, shop, score
+
+
+def _recorded_score(session: Session, message: Message) -> int | None:
+    score = session.scalar(
+        select(NpsResponse.score).where(
+            NpsResponse.shop_id == message.shop_id, NpsResponse.message_id == message.id
+        )
+    )
+    return None if score is None else int(score)
+
+
+def check_answer(session: Session, *, secret_key: str, token: str) -> NpsAnswer:
+    """Tell whether *token* is genuine and already answered, without recording anything."""
+    message, shop, score = _resolve(session, secret_key=secret_key, token=token)
+    name = shop.name or shop.domain
+    first = _recorded_score(session, message)
+    if first is None:
+        return NpsAnswer(outcome=Outcome.PENDING, score=score, shop_name=name)
+    return NpsAnswer(outcome=Outcome.ALREADY_RECORDED, score=first, shop_name=name)
+
+
+def record_answer(
+    session: Session, *, secret_key: str, token: str, now: datetime
+) -> NpsAnswer:
+    """Record the score a signed link carries, once per message; refuse anything not genuine."""
+    message, shop, score = _resolve(session, secret_key=secret_key, token=token)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     inserted = session.execute(
@@ -114,13 +142,9 @@ def record_answer(
     name = shop.name or shop.domain
     if inserted is not None:
         return NpsAnswer(outcome=Outcome.RECORDED, score=score, shop_name=name)
-    first = session.scalar(
-        select(NpsResponse.score).where(
-            NpsResponse.shop_id == message.shop_id, NpsResponse.message_id == message.id
-        )
-    )
+    first = _recorded_score(session, message)
     return NpsAnswer(
-        outcome=Outcome.ALREADY_RECORDED, score=int(first if first is not None else score),
+        outcome=Outcome.ALREADY_RECORDED, score=first if first is not None else score,
         shop_name=name,
     )
 

@@ -18,12 +18,13 @@ window.Retention = window.Retention || {};
 
   // Pick a tick step of 1, 2, 2.5 or 5 times a power of ten giving at most five intervals,
   // and round the axis top up to a whole number of steps, so tick labels read well.
-  function niceScale(maxValue) {
-    if (!(maxValue > 0)) return { top: 1, step: 0.25 };
+  // Counts (integer) get whole steps only: "2.5 answers" is not a tick anyone wants to read.
+  function niceScale(maxValue, integer = false) {
+    if (!(maxValue > 0)) return integer ? { top: 1, step: 1 } : { top: 1, step: 0.25 };
     const rough = maxValue / 5;
     const power = Math.pow(10, Math.floor(Math.log10(rough)));
-    const factor = [1, 2, 2.5, 5, 10].find((f) => f * power >= rough);
-    const step = factor * power;
+    const factors = integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+    const step = Math.max(integer ? 1 : 0, factors.find((f) => f * power >= rough) * power);
     return { top: step * Math.ceil(maxValue / step - 1e-9), step };
   }
 
@@ -120,13 +121,14 @@ window.Retention = window.Retention || {};
 
   /**
    * Draw stacked bars, one per x label.
-   * bars: [{label, parts: [number, ...]}], series: [{label, className}] in stacking order.
+   * bars: [{label, parts: [number, ...]}], series: [{label, className}] in stacking order;
+   * integer: true for counts, so the axis only has whole-number ticks.
    */
-  function stackedBarChart(bars, series, { label, format, width = 560, height = 220 }) {
+  function stackedBarChart(bars, series, { label, format, width = 560, height = 220, integer = false }) {
     const wrapper = document.createElement("div");
     const root = frame(width, height, label);
     const totals = bars.map((b) => b.parts.reduce((sum, v) => sum + (v || 0), 0));
-    const scale = niceScale(Math.max(0, ...totals));
+    const scale = niceScale(Math.max(0, ...totals), integer);
     const top = scale.top;
     const plotWidth = width - MARGIN.left - MARGIN.right;
     const plotHeight = height - MARGIN.top - MARGIN.bottom;

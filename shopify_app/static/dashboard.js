@@ -66,6 +66,17 @@
       .format(new Date(Date.UTC(y, m - 1, d)));
   }
 
+  // A moment (received, completed) in the shop's time zone, like every other date on the page.
+  function formatDateTime(iso) {
+    if (isMissing(iso)) return "—";
+    const options = { dateStyle: "medium", timeStyle: "short" };
+    try {
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: state.timezone }).format(new Date(iso));
+    } catch (_err) {
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" }).format(new Date(iso));
+    }
+  }
+
   function formatMonth(iso) {
     const [y, m] = String(iso).slice(0, 7).split("-").map(Number);
     return new Intl.DateTimeFormat(undefined, { month: "short", year: "numeric", timeZone: "UTC" })
@@ -131,11 +142,14 @@
     return document.querySelector(`[data-section="${name}"]`);
   }
 
+  // A quiet section (data-quiet) only takes space when it has something to say: hidden while
+  // empty, and it stays as it was while it reloads, so it never flashes a skeleton.
   function show(name, sectionState, ...children) {
     const node = section(name);
     node.querySelector(".section-body").replaceChildren(...children);
     node.dataset.state = sectionState;
     node.setAttribute("aria-busy", sectionState === "loading" ? "true" : "false");
+    if (node.dataset.quiet && sectionState !== "loading") node.hidden = sectionState === "empty";
   }
 
   function skeleton(lines) {
@@ -191,16 +205,17 @@
     return loadInto(path, [[name, render]], skeletonLines);
   }
 
-  const ready = (...nodes) => ({ state: "ready", nodes });
+  const ready = (...nodes) => ({ state: "ready", nodes: nodes.filter((n) => n !== null && n !== undefined) });
   const empty = (title, text) => ({ state: "empty", nodes: [emptyState(title, text)] });
 
   function table(headers, rows, className = "") {
     const head = el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col", text: h.label, className: h.numeric ? "numeric" : "" }))));
     const body = el("tbody");
     for (const row of rows) {
-      body.append(el("tr", {}, ...row.map((cell, i) => el("td", {
-        text: cell, className: headers[i].numeric ? "numeric" : "",
-      }))));
+      // A cell is text, or a node (a button) for the few tables with actions.
+      body.append(el("tr", {}, ...row.map((cell, i) => (cell instanceof Node
+        ? el("td", { className: headers[i].numeric ? "numeric" : "" }, cell)
+        : el("td", { text: cell, className: headers[i].numeric ? "numeric" : "" })))));
     }
     return el("div", { className: "table-wrap" }, el("table", { className }, head, body));
   }
@@ -555,6 +570,181 @@
       el("p", { className: "muted chart-note", text: "Orders are credited to the latest message a customer got within the attribution window. Lift compares customers who were sent a message with the held-out control group." }));
   }
 
+  // ---------- NPS ----------
+
+  // NPS is a number of points from -100 to +100; a plus sign makes a positive score read as one.
+  function formatNps(value) {
+    if (isMissing(value)) return "—";
+    const n = Number(value);
+    const text = formatNumber(n, Number.isInteger(n) ? 0 : 1);
+    return n > 0 ? `+${text}` : text;
+  }
+
+  const NPS_GROUPS = [
+    { key: "promoters", label: "Promoters", scores: "9–10", className: "series-promoters" },
+    { key: "passives", label: "Passives", scores: "7–8", className: "series-passives" },
+    { key: "detractors", label: "Detractors", scores: "0–6", className: "series-detractors" },
+  ];
+
+  function renderNps(data) {
+    const responses = Number(data.responses || 0);
+    if (responses === 0) {
+      return empty("No answers in this period",
+        "Review request emails ask customers “How likely are you to recommend us?” on a scale of 0 to 10. Your Net Promoter Score appears here once they answer.");
+    }
+    const share = (key) => Number(data[key] || 0) / responses;
+    const explanation = `% promoters minus % detractors: ${formatPercent(share("promoters"))} − ${formatPercent(share("detractors"))} = ${formatNps(data.nps)}. It ranges from −100 to +100; passives count only in the total.`;
+    const bar = el("div", { className: "share-bar", role: "img",
+      "aria-label": NPS_GROUPS.map((g) => `${g.label} ${formatPercent(share(g.key))}`).join(", ") });
+    for (const group of NPS_GROUPS) {
+      if (share(group.key) > 0) {
+        const part = el("span", { className: `share ${group.className}`, title: `${group.label}: ${formatPercent(share(group.key))}` });
+        part.style.width = `${(share(group.key) * 100).toFixed(2)}%`;
+        bar.append(part);
+      }
+    }
+    const counts = el("dl", { className: "facts nps-counts" });
+    for (const group of NPS_GROUPS) {
+      counts.append(
+        el("dt", {}, el("span", { className: `swatch ${group.className}` }), ` ${group.label} (${group.scores})`),
+        el("dd", { "data-nps-count": group.key, text: `${formatNumber(data[group.key])} · ${formatPercent(share(group.key))}` }));
+    }
+    counts.append(el("dt", { text: "Answers" }), el("dd", { "data-nps-count": "responses", text: formatNumber(responses) }));
+    const summary = el("div", { className: "nps-summary" },
+      el("p", { className: "kpi-label", text: "Score for the period" }),
+      el("p", { className: "nps-score", "data-value": String(data.nps ?? ""), text: formatNps(data.nps) }),
+      el("p", { className: "muted explain nps-explain", text: explanation }),
+      bar, counts);
+    const bars = (data.weeks || []).map((w) => ({
+      label: formatShortDate(w.week_start),
+      parts: NPS_GROUPS.map((g) => Number(w[g.key] || 0)),
+    }));
+    const chart = el("div", { className: "nps-chart" },
+      el("p", { className: "kpi-label", text: "Answers per week" }),
+      ns.charts.stackedBarChart(bars, NPS_GROUPS.map((g) => ({ label: `${g.label} (${g.scores})`, className: g.className })),
+        { label: "NPS answers per week by group", format: (v) => formatNumber(v), integer: true, width: 720, height: 240 }),
+      el("p", { className: "muted chart-note", text: "Weeks start on Monday; answers count on the day they were given." }));
+    return ready(el("div", { className: "nps-layout" }, summary, chart));
+  }
+
+  // ---------- data requests (privacy) ----------
+
+  const PRIVACY_TOPICS = {
+    "customers/data_request": "Customer data request",
+    "customers/redact": "Customer erasure",
+    "shop/redact": "Store erasure",
+  };
+
+  function exportFilename(request) {
+    const customer = isMissing(request.customer_shopify_id) ? "" : `-customer-${request.customer_shopify_id}`;
+    return `data-request-${request.id}${customer}.json`;
+  }
+
+  function downloadButton(request) {
+    const button = el("button", {
+      type: "button", className: "secondary small", text: "Download",
+      "data-export": String(request.id), "aria-label": `Download the export of request ${request.id}`,
+    });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      button.textContent = "Downloading…";
+      try {
+        await ns.download(`/api/privacy/requests/${request.id}/export`, exportFilename(request));
+        button.textContent = "Download";
+      } catch (err) {
+        button.textContent = "Try again";
+        button.closest("td").append(el("p", { className: "inline-error", role: "alert", text: `Download failed: ${err.message}` }));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  function renderPrivacyRequests(data) {
+    const requests = data.requests || [];
+    if (requests.length === 0) {
+      return empty("No data requests",
+        "When a customer asks your store for the data it holds about them, Shopify forwards the request here with an export for you to download. Erasure requests are listed too once carried out.");
+    }
+    const headers = [
+      { label: "Request" }, { label: "Customer" }, { label: "Received" },
+      { label: "Completed" }, { label: "Export", numeric: true },
+    ];
+    const rows = requests.map((r) => {
+      let exportCell = "—";
+      if (r.has_export) exportCell = downloadButton(r);
+      else if (r.topic === "customers/data_request") exportCell = "not available";
+      return [
+        PRIVACY_TOPICS[r.topic] || r.topic,
+        isMissing(r.customer_shopify_id) ? "—" : `Customer ${r.customer_shopify_id}`,
+        formatDateTime(r.received_at),
+        r.completed_at ? formatDateTime(r.completed_at) : "in progress",
+        exportCell,
+      ];
+    });
+    return ready(table(headers, rows, "requests-table"),
+      el("p", { className: "muted chart-note", text: "Send a customer their export within 30 days of their request. Erasures are carried out automatically; the completed time is when their data was removed." }));
+  }
+
+  // ---------- webhook deliveries needing attention ----------
+
+  const ERROR_PREVIEW_CHARS = 160;
+  let replayNote = null;
+
+  function problemStatus(problem) {
+    if (problem.status === "dead") return `Stopped after ${formatNumber(problem.attempts)} attempts`;
+    return `Retrying automatically · ${formatNumber(problem.attempts)} ${problem.attempts === 1 ? "attempt" : "attempts"} so far`;
+  }
+
+  function replayButton(problem) {
+    const button = el("button", {
+      type: "button", className: "secondary small", text: "Replay",
+      "data-replay": String(problem.id), "aria-label": `Replay delivery ${problem.id} (${problem.topic})`,
+    });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      button.textContent = "Replaying…";
+      try {
+        await ns.api(`/api/webhooks/problems/${problem.id}/replay`, { method: "POST" });
+        replayNote = `The ${problem.topic} delivery of ${formatDateTime(problem.received_at)} is queued again and will be processed shortly.`;
+        loadWebhookProblems();
+      } catch (err) {
+        button.disabled = false;
+        button.textContent = "Replay";
+        button.closest("td").append(el("p", { className: "inline-error", role: "alert", text: `Replay failed: ${err.message}` }));
+      }
+    });
+    return button;
+  }
+
+  function renderWebhookProblems(data) {
+    const problems = data.problems || [];
+    const note = replayNote ? el("p", { className: "banner success", role: "status", text: replayNote }) : null;
+    if (problems.length === 0) {
+      if (!note) return { state: "empty", nodes: [] };
+      return ready(note, el("p", { className: "muted", text: "Every other webhook delivery was processed." }));
+    }
+    const headers = [
+      { label: "Topic" }, { label: "Received" }, { label: "Status" },
+      { label: "Last error" }, { label: "", numeric: true },
+    ];
+    const rows = problems.map((p) => {
+      const error = String(p.last_error || "—");
+      const preview = el("span", { className: "error-text",
+        text: error.length > ERROR_PREVIEW_CHARS ? `${error.slice(0, ERROR_PREVIEW_CHARS - 1)}…` : error });
+      if (error.length > ERROR_PREVIEW_CHARS) preview.title = error;
+      return [p.topic, formatDateTime(p.received_at), problemStatus(p), preview,
+        p.status === "dead" ? replayButton(p) : el("span", { className: "muted", text: "queued" })];
+    });
+    return ready(note, table(headers, rows, "problems-table"),
+      el("p", { className: "muted chart-note", text: "Shopify delivered these events and the app kept them, but could not process them. Failed deliveries are retried with growing pauses; after the last attempt they stop here. Replay one once its cause is fixed (for example after updating the app)." }));
+  }
+
+  function loadWebhookProblems() {
+    return load("webhook-problems", "/api/webhooks/problems", renderWebhookProblems, 2);
+  }
+
   // ---------- banners ----------
 
   function banner(tone, title, text, name) {
@@ -634,6 +824,7 @@
     loadInto(`/api/kpis/timeseries?${q}`, [["repeat-rate", renderRepeatRate], ["revenue-split", renderRevenueSplit]], 5);
     load("cohorts", `/api/cohorts?${q}`, renderCohorts, 6);
     load("flows", `/api/flows/results?${q}`, renderFlows, 3);
+    load("nps", `/api/nps?${q}`, renderNps, 4);
   }
 
   function bindRangePicker() {
@@ -695,6 +886,8 @@
     load("predictions", "/api/predictions/summary", renderPredictions, 4);
     load("products", "/api/products/repurchase", renderProducts, 4);
     load("at-risk", "/api/customers/at-risk", renderAtRisk, 5);
+    load("privacy", "/api/privacy/requests", renderPrivacyRequests, 3);
+    loadWebhookProblems();
   }
 
   start();

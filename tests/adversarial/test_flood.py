@@ -1,6 +1,6 @@
 """A flood of signed webhooks, duplicated and shuffled, ends in the state of one in-order delivery.
 
-Quick size (CI): 2,000 posts; full size (ADVERSARIAL_SCALE=full): 20,000. The acknowledgement
+Quick size (CI): 600 posts; full size (ADVERSARIAL_SCALE=full): 20,000. The acknowledgement
 latency percentiles are recorded as test properties and, with ADVERSARIAL_REPORT_DIR set, written to
 flood-<backend>.json there (docs/reliability.md quotes them).
 """
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,10 +34,12 @@ from werkzeug.serving import make_server
 from shopify_app.db import Database
 from shopify_app.models import Checkout
 from shopify_app.models import Customer
+from shopify_app.models import DeliveryStatus
 from shopify_app.models import Fulfillment
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import Shop
+from shopify_app.models import WebhookDelivery
 from shopify_app.retention import kpis
 from shopify_app.retention.rollups import rebuild_rollups
 from tests.adversarial.support import STREAM_NOW
@@ -44,7 +48,9 @@ from tests.adversarial.support import scale
 from tests.adversarial.support import signed_request
 from webhooks.worker import drain
 
-POSTS = scale(2_000, 20_000)
+# 600 posts keep CI near its time budget (each delivery costs ~35 ms to process on SQLite);
+# ADVERSARIAL_FLOOD_POSTS sets any other size, e.g. the 2,000 quoted in docs/reliability.md.
+POSTS = int(os.environ.get("ADVERSARIAL_FLOOD_POSTS", scale(600, 20_000)))
 DUPLICATE_SHARE = 0.3
 SENDERS = 8
 MAX_TRIES = 8
@@ -134,6 +140,23 @@ def post_with_retries(session: requests.Session, url: str, body: bytes,
     raise AssertionError(f"not acknowledged after {MAX_TRIES} tries")
 
 
+def drain_until_settled(database: Database) -> None:
+    """Run the worker as time passes, so deliveries that came before their order are retried."""
+    clock = STREAM_NOW
+    for _ in range(30):
+        drain(database, now=clock)
+        with database.session_scope() as session:
+            waiting = session.scalar(
+                select(func.count()).select_from(WebhookDelivery).where(
+                    WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED])
+                )
+            )
+        if not waiting:
+            return
+        clock += timedelta(minutes=30)
+    raise AssertionError(f"{waiting} deliveries still waiting after 15 hours of retries")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -169,14 +192,14 @@ def test_flood_of_shuffled_duplicated_webhooks_ends_in_the_in_order_state_and_kp
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         results = list(pool.map(send, deliveries))
     elapsed = time.perf_counter() - started
-    drain(database, now=STREAM_NOW)
+    drain_until_settled(database)
     with database.session_scope() as session:
         rebuild_rollups(session, shop_id=flood.id, now=STREAM_NOW)
         rebuild_rollups(session, shop_id=reference.id, now=STREAM_NOW)
 
     with database.session_factory() as session:
         expected, got = stored_state(session, reference.id), stored_state(session, flood.id)
-        assert len(expected["orders"]) > 50
+        assert len(expected["orders"]) > POSTS // 20
         assert expected["refunds"]
         assert expected["checkouts"]
         assert got == expected

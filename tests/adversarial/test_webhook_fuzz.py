@@ -40,6 +40,8 @@ SAMPLES = [
     "refunds__create", "fulfillments__create", "customers__update", "shop__update",
 ]
 TOPIC_OF = {name: name.replace("__", "/") for name in SAMPLES}
+# Redaction topics erase the shop's stored deliveries by design; they are fuzzed everywhere else.
+FUZZED_TOPICS = sorted(set(HANDLERS) - {"shop/redact", "customers/redact"})
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.text(max_size=30),
@@ -76,7 +78,7 @@ def mutated_samples(draw: st.DrawFn) -> tuple[str, bytes]:
 @st.composite
 def odd_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
     topic = draw(st.one_of(
-        st.sampled_from(sorted(HANDLERS)), st.text(alphabet=HEADER_SAFE, min_size=1, max_size=20)
+        st.sampled_from(FUZZED_TOPICS), st.text(alphabet=HEADER_SAFE, min_size=1, max_size=20)
     ))
     body = draw(st.one_of(
         st.binary(min_size=1, max_size=2048),

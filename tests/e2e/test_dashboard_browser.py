@@ -27,13 +27,17 @@ from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import MessageAttribution
 from shopify_app.models import MessageStatus
+from shopify_app.models import NpsResponse
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
+from shopify_app.models import WebhookDelivery
 from shopify_app.models.backfill_run import BackfillStatus
+from shopify_app.models.webhook_delivery import DeliveryStatus
 from shopify_app.retention.predictions import refresh_predictions
+from shopify_app.retention.privacy import process_data_request
 from shopify_app.retention.rollups import rebuild_rollups
 from tests.support import database as test_db
 from tests.support.shopify import make_session_token
@@ -119,9 +123,11 @@ class AdminFrame:
         assert response is not None
         assert response.status == 200
 
-    def wait_for_section(self, name: str, *states: str) -> Any:
+    def wait_for_section(self, name: str, *states: str, visible: bool = True) -> Any:
         selector = ", ".join(f'[data-section="{name}"][data-state="{s}"]' for s in states)
-        return self.page.wait_for_selector(selector, timeout=WAIT_MS)
+        return self.page.wait_for_selector(
+            selector, timeout=WAIT_MS, state="visible" if visible else "attached"
+        )
 
 
 @pytest.fixture
@@ -313,6 +319,64 @@ def seed_flow_messages(database: Database, shop: Shop) -> None:
             )
 
 
+def seed_nps_answers(database: Database, shop: Shop) -> None:
+    """Answer review requests in the period (and one long before it, which must not count)."""
+    # (days before today, score): 4 promoters, 2 passives, 2 detractors in the period.
+    plan = [(2, 10), (4, 9), (9, 10), (11, 7), (15, 6), (18, 9), (23, 8), (26, 3), (70, 0)]
+    with database.session_scope() as session:
+        for index, (days_ago, score) in enumerate(plan):
+            at = CLOCK - timedelta(days=days_ago, hours=2)
+            message = Message(
+                shop_id=shop.id, flow="review_request", step=1, is_marketing=False,
+                priority=30, dedupe_key=f"review_request:nps-{index}",
+                email=f"reviewer{index}@example.com", status=MessageStatus.SENT,
+                due_at=at - timedelta(days=1), sent_at=at - timedelta(days=1),
+                created_at=at - timedelta(days=1), context={},
+            )
+            session.add(message)
+            session.flush()
+            session.add(
+                NpsResponse(shop_id=shop.id, message_id=message.id, score=score, responded_at=at)
+            )
+
+
+def seed_data_request(database: Database, shop: Shop) -> int:
+    """Answer a customers/data_request for customer 1 as the webhook worker would; return its id."""
+    received = CLOCK - timedelta(days=2, hours=5)
+    with database.session_scope() as session:
+        request = process_data_request(
+            session,
+            shop=session.get_one(Shop, shop.id),
+            shop_domain=shop.domain,
+            payload={
+                "shop_domain": shop.domain,
+                "customer": {"id": 7001, "email": "customer1@example.com"},
+                "orders_requested": [9000, 9001],
+                "data_request": {"id": 4411},
+            },
+            webhook_id="data-request-1",
+            received_at=received,
+            now=received,
+        )
+        session.flush()
+        return request.id
+
+
+def seed_dead_delivery(database: Database, shop: Shop) -> int:
+    """Leave one orders/updated delivery dead-lettered, as the worker does after its last try."""
+    with database.session_scope() as session:
+        delivery = WebhookDelivery(
+            shop_domain=shop.domain, shop_id=shop.id, topic="orders/updated",
+            webhook_id="dead-delivery-1", api_version="2026-07", payload=b"{not json",
+            received_at=CLOCK - timedelta(hours=20), status=DeliveryStatus.DEAD, attempts=6,
+            last_error="The webhook body is not valid JSON: Expecting property name enclosed "
+            "in double quotes: line 1 column 2 (char 1)",
+        )
+        session.add(delivery)
+        session.flush()
+        return delivery.id
+
+
 def finish_history_import(database: Database, shop: Shop) -> None:
     """Leave the shop as after a complete import with the read_all_orders scope granted."""
     with database.session_scope() as session:
@@ -338,16 +402,30 @@ def kpi_text(frame: AdminFrame, key: str) -> str:
     return frame.page.locator(f'[data-kpi="{key}"] .kpi-value').inner_text().strip()
 
 
-def test_dashboard_shows_the_kpis_the_api_returns(
+def nps_text(value: float) -> str:
+    text = f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+    return f"+{text}" if value > 0 else text
+
+
+def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_buttons_work(
     admin_frame: Callable[..., AdminFrame],
     client: FlaskClient,
     database: Database,
     make_shop: Callable[..., Shop],
 ) -> None:
+    # One page, many sections: starting a browser page per section would only cost time.
     shop = make_shop(SHOP, currency="USD", iana_timezone="UTC", name="Alpha Outfitters")
     seed_orders(database, shop)
     seed_flow_messages(database, shop)
+    seed_nps_answers(database, shop)
+    request_id = seed_data_request(database, shop)
+    dead_id = seed_dead_delivery(database, shop)
     finish_history_import(database, shop)
+    nps = client.get(f"/api/nps?{urlencode(PERIOD)}", headers=bearer()).get_json()
+    assert (nps["responses"], nps["promoters"], nps["detractors"]) == (8, 4, 2)
+    export = client.get(f"/api/privacy/requests/{request_id}/export", headers=bearer())
+    assert export.status_code == 200
+    assert b"customer1@example.com" in export.get_data()
     api = client.get(f"/api/kpis?{urlencode(PERIOD)}", headers=bearer())
     assert api.status_code == 200, api.get_data(as_text=True)
     kpis = api.get_json()
@@ -372,15 +450,55 @@ def test_dashboard_shows_the_kpis_the_api_returns(
     assert f"/api/kpis?from={PERIOD['from']}&to={PERIOD['to']}" in frame.api_paths
     assert frame.page.locator("#banners [data-banner]").count() == 0
 
+
+    nps_section = frame.wait_for_section("nps", "ready")
+    assert frame.page.locator(".nps-score").inner_text() == nps_text(nps["nps"])
+    assert "% promoters minus % detractors: 50% − 25% = +25" in nps_section.inner_text()
+    assert frame.page.locator('[data-nps-count="promoters"]').inner_text() == "4 · 50%"
+    assert frame.page.locator('[data-nps-count="responses"]').inner_text() == "8"
+    bars = frame.page.locator('[data-section="nps"] svg.chart rect.chart-bar')
+    assert bars.count() == sum(
+        1 for week in nps["weeks"] for key in ("promoters", "passives", "detractors") if week[key]
+    )
+    assert f"/api/nps?from={PERIOD['from']}&to={PERIOD['to']}" in frame.api_paths
+
+    privacy = frame.wait_for_section("privacy", "ready")
+    [request_row] = privacy.query_selector_all("tbody tr")
+    assert "Customer data request" in request_row.inner_text()
+    assert "Customer 7001" in request_row.inner_text()
+    assert "Mar 8, 2026" in request_row.inner_text()
+
+    problems = frame.wait_for_section("webhook-problems", "ready")
+    [problem_row] = problems.query_selector_all("tbody tr")
+    assert "orders/updated" in problem_row.inner_text()
+    assert "Stopped after 6 attempts" in problem_row.inner_text()
+    assert "not valid JSON" in problem_row.inner_text()
+    assert "null" not in problems.inner_text()
+
     for name in ("repeat-rate", "revenue-split", "cohorts", "predictions", "at-risk", "flows"):
         frame.wait_for_section(name, "ready", "empty", "error")
     frame.page.wait_for_function("document.querySelectorAll('[aria-busy=\"true\"]').length === 0")
+    assert frame.page.locator('[data-state="error"]').count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "dashboard.png"
     frame.page.screenshot(path=str(screenshot), full_page=True)
     docs_images = REPO_ROOT / "docs" / "images"
     docs_images.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(screenshot, docs_images / "dashboard.png")
+
+    with frame.page.expect_download() as download_info:
+        frame.page.click(f'[data-export="{request_id}"]')
+    download = download_info.value
+    assert download.suggested_filename == f"data-request-{request_id}-customer-7001.json"
+    assert Path(download.path()).read_bytes() == export.get_data()
+
+    with frame.page.expect_response(lambda r: r.url.endswith(f"/{dead_id}/replay")) as replay:
+        frame.page.click(f'[data-replay="{dead_id}"]')
+    assert replay.value.status == 200
+    frame.page.wait_for_selector('[data-section="webhook-problems"] .banner.success')
+    assert frame.page.locator('[data-section="webhook-problems"] tbody tr').count() == 0
+    with database.session_scope() as session:
+        assert session.get_one(WebhookDelivery, dead_id).status is DeliveryStatus.PENDING
 
 
 def test_choosing_another_preset_queries_the_kpis_for_that_range(
@@ -392,11 +510,15 @@ def test_choosing_another_preset_queries_the_kpis_for_that_range(
     frame.open()
     frame.wait_for_section("kpis", "ready", "empty")
 
-    with frame.page.expect_response(lambda r: "/api/kpis?" in r.url and "2025-12-11" in r.url):
+    with (
+        frame.page.expect_response(lambda r: "/api/kpis?" in r.url and "2025-12-11" in r.url),
+        frame.page.expect_response(lambda r: "/api/nps?" in r.url and "2025-12-11" in r.url),
+    ):
         frame.page.select_option("#range-preset", "90")
     frame.wait_for_section("kpis", "ready", "empty")
 
     assert "/api/kpis?from=2025-12-11&to=2026-03-10" in frame.api_paths
+    assert "/api/nps?from=2025-12-11&to=2026-03-10" in frame.api_paths
     assert frame.page.locator("#range-label").inner_text() == (
         "last 90 days · Dec 11, 2025 – Mar 10, 2026"
     )
@@ -449,6 +571,11 @@ def test_shop_without_orders_sees_an_empty_state_instead_of_zeros(
         frame.wait_for_section(name, "empty")
     predictions = frame.wait_for_section("predictions", "ready")
     assert "Not computed yet" in predictions.inner_text()
+    assert "No answers in this period" in frame.wait_for_section("nps", "empty").inner_text()
+    assert "No data requests" in frame.wait_for_section("privacy", "empty").inner_text()
+    # Nothing needs attention, so that section takes no room on the page at all.
+    problems = frame.wait_for_section("webhook-problems", "empty", visible=False)
+    assert not problems.is_visible()
 
 
 def test_new_install_shows_the_import_banner_and_the_60_day_limit(

@@ -77,18 +77,36 @@ def responses(session: Session) -> list[NpsResponse]:
     return found
 
 
-def test_answer_link_records_the_score_once_and_a_second_click_does_not_change_it(
+def test_opening_an_answer_link_shows_a_confirmation_and_records_nothing(
     client: FlaskClient, links: dict[int, str], session: Session
 ) -> None:
-    first = client.get(links[9])
-    again = client.get(links[9])
-    other = client.get(links[3])
+    # A mail link scanner prefetches every link of the email, each of them possibly twice.
+    pages = [client.get(links[score]) for score in (*range(11), 9)]
+
+    assert all(page.status_code == 200 for page in pages)
+    confirmation = pages[9].get_data(as_text=True)
+    assert "You chose 9 out of 10" in confirmation
+    assert f'<form method="post" action="{links[9]}">' in confirmation
+    assert responses(session) == []
+
+
+def test_sent_confirmation_records_the_score_once_and_a_second_answer_does_not_change_it(
+    client: FlaskClient, links: dict[int, str], session: Session
+) -> None:
+    first = client.post(links[9])
+    again = client.post(links[9])
+    other = client.post(links[3])
+    reopened = client.get(links[3])
 
     assert first.status_code == 200
-    assert "9 out of 10" in first.get_data(as_text=True)
+    assert "We recorded your answer: 9 out of 10" in first.get_data(as_text=True)
     assert again.status_code == 200
     assert other.status_code == 200
     assert "already answered" in other.get_data(as_text=True)
+    assert "answer of 9 out of 10" in other.get_data(as_text=True)
+    assert reopened.status_code == 200
+    assert "answer of 9 out of 10" in reopened.get_data(as_text=True)
+    assert "<form" not in reopened.get_data(as_text=True)
     [response] = responses(session)
     assert response.score == 9
     message = session.get(Message, response.message_id)
@@ -106,6 +124,7 @@ def test_forged_or_altered_answer_link_is_refused_and_records_nothing(
 
     for path in (f"/nps/{altered}", f"/nps/{forged}", "/nps/garbage"):
         assert client.get(path).status_code == 400
+        assert client.post(path).status_code == 400
     assert responses(session) == []
 
 
@@ -122,8 +141,9 @@ def test_answer_token_for_another_customer_or_another_purpose_is_refused(
         secret, purpose="unsubscribe", payload={"m": message.id, "s": message.shop_id}
     )
 
-    assert client.get(f"/nps/{someone_else}").status_code == 400
-    assert client.get(f"/nps/{unsubscribe_token}").status_code == 400
+    for path in (f"/nps/{someone_else}", f"/nps/{unsubscribe_token}"):
+        assert client.get(path).status_code == 400
+        assert client.post(path).status_code == 400
     assert responses(session) == []
 
 
@@ -193,7 +213,7 @@ def test_nps_api_refuses_a_malformed_period(client: FlaskClient, shop: Shop) -> 
 def test_customer_redaction_keeps_the_score_but_unlinks_it_from_the_customer(
     client: FlaskClient, links: dict[int, str], session: Session, database: Database, shop: Shop
 ) -> None:
-    client.get(links[8])
+    assert client.post(links[8]).status_code == 200
     with database.session_scope() as work:
         stored = work.get(Shop, shop.id)
         assert stored is not None
