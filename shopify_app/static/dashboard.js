@@ -720,7 +720,9 @@
 
   function renderWebhookProblems(data) {
     const problems = data.problems || [];
+    // The note about a replay shows once, on the reload the replay caused.
     const note = replayNote ? el("p", { className: "banner success", role: "status", text: replayNote }) : null;
+    replayNote = null;
     if (problems.length === 0) {
       if (!note) return { state: "empty", nodes: [] };
       return ready(note, el("p", { className: "muted", text: "Every other webhook delivery was processed." }));
