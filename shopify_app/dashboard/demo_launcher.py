@@ -23,6 +23,7 @@ from pathlib import Path
 import jwt
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
@@ -135,10 +136,17 @@ def _summary(path: Path) -> OutboxEmail:
     )
 
 
+def outbox_dir() -> Path:
+    """Return the sink's folder; tests point the app at their own with `demo_outbox_dir`."""
+    directory: Path = current_app.extensions.get("demo_outbox_dir", OUTBOX_DIR)
+    return directory
+
+
 @bp.get("/outbox")
 def outbox() -> Response:
     """List every email the local SMTP sink received, newest first."""
-    paths = sorted(OUTBOX_DIR.glob("*.eml"), reverse=True) if OUTBOX_DIR.is_dir() else []
+    directory = outbox_dir()
+    paths = sorted(directory.glob("*.eml"), reverse=True) if directory.is_dir() else []
     emails = [_summary(path) for path in paths[:500]]
     return Response(render_template("demo_outbox.html", emails=emails, total=len(paths)))
 
@@ -146,7 +154,7 @@ def outbox() -> Response:
 @bp.get("/outbox/<name>")
 def outbox_email(name: str) -> Response:
     """Show one received email as its recipient would see it."""
-    path = OUTBOX_DIR / name
+    path = outbox_dir() / name
     if not _EML_NAME.fullmatch(name) or not path.is_file():
         raise NotFound("No such email in the outbox")
     message = _read_email(path)
