@@ -25,7 +25,11 @@ import multiprocessing.connection
 import os
 import platform
 import random
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import textwrap
 import threading
@@ -265,6 +269,70 @@ def _serve(kind: str, database_url: str, secret: str, conn: Connection) -> None:
     conn.close()
 
 
+def gunicorn_app() -> Flask:
+    """Build the endpoint BENCH_KIND names, for gunicorn (`bench.webhook_ack:gunicorn_app()`)."""
+    factory = create_ceiling_app if os.environ["BENCH_KIND"] == CEILING else create_our_app
+    return factory(os.environ["BENCH_SERVE_URL"], secret=os.environ["BENCH_SECRET"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], *, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not listen on port {port} within {timeout:.0f} s")
+
+
+@contextmanager
+def serving_gunicorn(
+    kinds: Sequence[str], database_url: str, *, secret: str, workers: int, threads: int
+) -> Iterator[dict[str, str]]:
+    """Run each endpoint under gunicorn with the repo's gunicorn.conf.py and the same sizes."""
+    processes = []
+    urls = {}
+    try:
+        for kind in kinds:
+            port = _free_port()
+            env = dict(
+                os.environ,
+                BENCH_KIND=kind,
+                BENCH_SERVE_URL=database_url,
+                BENCH_SECRET=secret,
+                WEB_CONCURRENCY=str(workers),
+                GUNICORN_THREADS=str(threads),
+                GUNICORN_BIND=f"127.0.0.1:{port}",
+            )
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "gunicorn.conf.py"),
+                 "--log-level", "warning", "bench.webhook_ack:gunicorn_app()"],
+                env=env, cwd=REPO_ROOT,
+            )
+            processes.append(process)
+            _wait_for_port(port, process)
+            urls[kind] = f"http://127.0.0.1:{port}/webhooks"
+        yield urls
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 @contextmanager
 def serving(kinds: Sequence[str], database_url: str, *, secret: str) -> Iterator[dict[str, str]]:
     """Run each endpoint's server in a fresh process (started together); yield their URLs."""
@@ -368,6 +436,9 @@ def run_backend(
     backend: str,
     requests_per_endpoint: int,
     concurrency_levels: Sequence[int],
+    server: str = "werkzeug",
+    workers: int = 2,
+    threads: int = 4,
 ) -> list[Result]:
     """Benchmark both endpoints on one migrated database, ceiling then ours per level."""
     engine = make_engine(database_url)
@@ -375,7 +446,14 @@ def run_backend(
     try:
         payloads = build_payloads(requests_per_endpoint)
         results = []
-        with serving([CEILING, OURS], database_url, secret=SECRET) as urls:
+        servers = (
+            serving_gunicorn(
+                [CEILING, OURS], database_url, secret=SECRET, workers=workers, threads=threads
+            )
+            if server == "gunicorn"
+            else serving([CEILING, OURS], database_url, secret=SECRET)
+        )
+        with servers as urls:
             for concurrency in concurrency_levels:
                 results += _measure_level(
                     engine, urls, backend=backend, payloads=payloads, concurrency=concurrency
@@ -535,7 +613,14 @@ def machine_description(versions: dict[str, str]) -> str:
 
 
 def render_section(
-    results: Sequence[Result], *, command: str, machine: str, payload_sizes: Sequence[int]
+    results: Sequence[Result],
+    *,
+    command: str,
+    machine: str,
+    payload_sizes: Sequence[int],
+    server: str = "werkzeug",
+    workers: int = 2,
+    threads: int = 4,
 ) -> str:
     sizes = sorted(payload_sizes)
     ours = [r for r in results if r.endpoint == OURS]
@@ -549,8 +634,14 @@ def render_section(
         "in the same database: the ceiling. Payloads are signed `orders/create` bodies built from "
         "`tests/fixtures/orders__create.json` with unique ids and line counts, "
         f"{sizes[0] / 1024:.1f}-{sizes[-1] / 1024:.1f} KB (median "
-        f"{sizes[len(sizes) // 2] / 1024:.1f} KB). Both endpoints are served by Werkzeug's "
-        "threaded server on 127.0.0.1 (one process each, request logging off; our background "
+        f"{sizes[len(sizes) // 2] / 1024:.1f} KB). Both endpoints are served on 127.0.0.1 by "
+        + (
+            f"gunicorn with the repo's `gunicorn.conf.py` ({workers} workers x {threads} threads "
+            "each, the same for both; "
+            if server == "gunicorn"
+            else "Werkzeug's threaded server (one process each, "
+        )
+        + "request logging off; our background "
         "worker off, since only the acknowledgement is measured) and driven by client threads "
         "using `requests` with keep-alive, one concurrency level after the other; rounds "
         "alternate ceiling/ours/ours/ceiling. Every measured delivery is new, so each is a real "
@@ -615,6 +706,12 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL)
     )
+    parser.add_argument(
+        "--server", choices=["gunicorn", "werkzeug"], default="gunicorn",
+        help="serve both endpoints with gunicorn (gunicorn.conf.py) or werkzeug's threaded server",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per endpoint")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--write-docs", action="store_true", help=f"update {SECTION_HEADING!r}")
     parser.add_argument("--docs-path", type=Path, default=DOCS_PATH)
     args = parser.parse_args(argv)
@@ -642,19 +739,26 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
                 backend=backend,
                 requests_per_endpoint=args.requests,
                 concurrency_levels=levels,
+                server=args.server,
+                workers=args.workers,
+                threads=args.threads,
             )
 
     print(render_table(results))  # noqa: T201 - the benchmark's output
     if args.write_docs:
         command = (
             f".venv/bin/python -m bench.webhook_ack --requests {args.requests} "
-            f"--concurrency {args.concurrency} --backends {args.backends} --write-docs"
+            f"--concurrency {args.concurrency} --backends {args.backends} "
+            f"--server {args.server} --workers {args.workers} --threads {args.threads} --write-docs"
         )
         section = render_section(
             results,
             command=command,
             machine=machine_description(versions),
             payload_sizes=[len(p) for p in build_payloads(args.requests)],
+            server=args.server,
+            workers=args.workers,
+            threads=args.threads,
         )
         update_docs_section(args.docs_path, section)
     return results

@@ -23,6 +23,7 @@ from shopify_app.models.order import Refund
 from shopify_app.models.order import RefundLine
 from shopify_app.models.privacy_request import PrivacyRequest
 from shopify_app.models.replenishment import ReplenishmentInterval
+from shopify_app.models.rollups import RollupActiveDay
 from shopify_app.models.rollups import RollupCustomer
 from shopify_app.models.rollups import RollupCustomerDay
 from shopify_app.models.rollups import RollupCustomerMonth
@@ -63,6 +64,7 @@ __all__ = [
     "PrivacyRequest",
     "Refund",
     "RefundLine",
+    "RollupActiveDay",
     "RollupCustomer",
     "RollupCustomerDay",
     "RollupCustomerMonth",

@@ -202,3 +202,21 @@ class RollupProductGap(Base):
     product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     gap_days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     customers: Mapped[int] = mapped_column(default=0)
+
+
+class RollupActiveDay(Base):
+    """Per shop, activity window N and local day: customers becoming active minus those lapsing.
+
+    A customer is active on day d when they have an order in [d-N+1, d]; the sum of the deltas up
+    to and including d is the number of active customers on d. Rows for an N exist only while
+    they are kept complete (see shopify_app.retention.rollups.tracked_active_windows).
+    """
+
+    __tablename__ = "rollup_active_days"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    active_days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    local_date: Mapped[date] = mapped_column(primary_key=True)
+    delta: Mapped[int]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from shopify_app.errors import AppError
 from shopify_app.errors import NotFound
 from shopify_app.models import OrderLine
+from shopify_app.models import RollupActiveDay
 from shopify_app.models import RollupCustomer
 from shopify_app.models import RollupCustomerDay
 from shopify_app.models import RollupCustomerMonth
@@ -191,15 +192,37 @@ def load_summary(
     shop = _load_shop(session, shop_id)
     today = local_today(shop, now)
     period = Period(start=period_start, end=period_end)
+    previous = period.previous()
+    active = _active_counts(
+        session,
+        shop_id=shop_id,
+        active_days=active_days,
+        days=(
+            period.start - timedelta(days=1),
+            period.end,
+            previous.start - timedelta(days=1),
+            previous.end,
+        ),
+    )
     return KpiSummary(
         currency=shop.currency,
         iana_timezone=shop.iana_timezone,
         active_days=active_days,
         current=compute_values(
-            session, shop_id=shop_id, period=period, today=today, active_days=active_days
+            session,
+            shop_id=shop_id,
+            period=period,
+            today=today,
+            active_days=active_days,
+            active=active,
         ),
         previous=compute_values(
-            session, shop_id=shop_id, period=period.previous(), today=today, active_days=active_days
+            session,
+            shop_id=shop_id,
+            period=previous,
+            today=today,
+            active_days=active_days,
+            active=active,
         ),
     )
 
@@ -215,10 +238,44 @@ def _load_shop(session: Session, shop_id: int) -> Shop:
     return shop
 
 
+def _active_counts(
+    session: Session, *, shop_id: int, active_days: int, days: Iterable[date]
+) -> dict[date, int] | None:
+    """Return how many customers were active on each day, from the kept per-day deltas.
+
+    None when the shop keeps no deltas for this window N (a changed RETENTION_ACTIVE_DAYS before
+    the next rebuild, or no orders at all): callers then count customer days instead.
+    """
+    wanted = sorted(set(days))
+    delta = RollupActiveDay
+    row = session.execute(
+        select(
+            func.count(),
+            *(
+                func.coalesce(func.sum(case((delta.local_date <= d, delta.delta), else_=0)), 0)
+                for d in wanted
+            ),
+        ).where(delta.shop_id == shop_id, delta.active_days == active_days)
+    ).one()
+    if not row[0]:
+        return None
+    return {d: int(value) for d, value in zip(wanted, row[1:], strict=True)}
+
+
 def compute_values(
-    session: Session, *, shop_id: int, period: Period, today: date, active_days: int
+    session: Session,
+    *,
+    shop_id: int,
+    period: Period,
+    today: date,
+    active_days: int,
+    active: dict[date, int] | None = None,
 ) -> KpiValues:
-    """Compute every KPI of one period from the aggregates."""
+    """Compute every KPI of one period from the aggregates.
+
+    active maps days to active customers (from _active_counts); days missing from it are counted
+    from the per-customer day rows.
+    """
     start, end = period.start, period.end
     orders = priced_orders = gross = refunds = new_customers = 0
     for row in session.execute(
@@ -282,10 +339,16 @@ def compute_values(
         ).all()
         clv_median = _cents(Decimal(sum(int(v) for v in middle)) / len(middle))
 
-    at_start = _distinct_customers(
-        session, shop_id, start - timedelta(days=active_days), start - timedelta(days=1)
-    )
-    at_end = _distinct_customers(session, shop_id, end - timedelta(days=active_days - 1), end)
+    active = active or {}
+    day_before = start - timedelta(days=1)
+    at_start = active.get(day_before)
+    if at_start is None:
+        at_start = _distinct_customers(
+            session, shop_id, start - timedelta(days=active_days), day_before
+        )
+    at_end = active.get(end)
+    if at_end is None:
+        at_end = _distinct_customers(session, shop_id, end - timedelta(days=active_days - 1), end)
 
     last_eligible_first = min(end, today - timedelta(days=REPEAT_WINDOW_DAYS + 1))
     eligible = repeated = 0

@@ -12,6 +12,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
+from shopify_app.models import RollupActiveDay
 from shopify_app.models import RollupCustomer
 from shopify_app.models import RollupCustomerDay
 from shopify_app.models import RollupCustomerMonth
@@ -52,6 +54,9 @@ DAY_FIELDS = (
     "new_customer_revenue_cents",
 )
 WEEK_FIELDS = ("customers", "returning_customers")
+# The default of RETENTION_ACTIVE_DAYS: its activity deltas are always kept, so a shop on the
+# default setting never needs a rebuild before retention is fast.
+DEFAULT_ACTIVE_DAYS = 365
 _INSERT_BATCH = 5000
 
 
@@ -269,6 +274,50 @@ def add_product_contributions(
             gap_totals[(get("product_id"), get("repurchase_days"))] += sign
 
 
+def active_spans(order_days: Iterable[date], active_days: int) -> list[tuple[date, date | None]]:
+    """Return the customer's active spans as (first active day, first inactive day or None)."""
+    spans: list[tuple[date, date | None]] = []
+    for day in sorted(set(order_days)):
+        try:
+            lapse: date | None = day + timedelta(days=active_days)
+        except OverflowError:  # active past the last representable day: never lapses
+            lapse = None
+        if spans and (spans[-1][1] is None or day <= spans[-1][1]):
+            # Each order day's span ends no earlier than the previous one's, so it extends it.
+            spans[-1] = (spans[-1][0], lapse if spans[-1][1] is not None else None)
+        else:
+            spans.append((day, lapse))
+    return spans
+
+
+def add_active_contributions(
+    active_totals: dict[tuple[int, date], int],
+    order_days: Iterable[date],
+    windows: Iterable[int],
+    *,
+    sign: int = 1,
+) -> None:
+    """Add (or remove) one customer's +1 on becoming active and -1 on lapsing, per window N."""
+    days = list(order_days)
+    for active_days in windows:
+        for first, lapse in active_spans(days, active_days):
+            active_totals[(active_days, first)] += sign
+            if lapse is not None:
+                active_totals[(active_days, lapse)] -= sign
+
+
+def tracked_active_windows(session: Session, *, shop_id: int) -> set[int]:
+    """Return the windows N whose activity deltas the shop keeps: the default and any with rows."""
+    # Rows for an N exist exactly while the shop has counting orders and the N is kept; once the
+    # last order goes, the rows net to zero and vanish, and only a rebuild starts keeping it again.
+    return {DEFAULT_ACTIVE_DAYS} | {
+        int(n)
+        for n in session.scalars(
+            select(RollupActiveDay.active_days).where(RollupActiveDay.shop_id == shop_id).distinct()
+        )
+    }
+
+
 def _zeros(n: int) -> list[int]:
     return [0] * n
 
@@ -338,6 +387,8 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
     week_delta: dict[date, list[int]] = defaultdict(lambda: _zeros(len(WEEK_FIELDS)))
     product_delta: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     gap_delta: dict[tuple[int, int], int] = defaultdict(int)
+    active_delta: dict[tuple[int, date], int] = defaultdict(int)
+    windows = sorted(tracked_active_windows(session, shop_id=shop_id))
     for key in sorted(keys):
         _rederive_customer(
             session,
@@ -349,6 +400,8 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
             week_delta=week_delta,
             product_delta=product_delta,
             gap_delta=gap_delta,
+            windows=windows,
+            active_delta=active_delta,
         )
     refund_delta: dict[date, int] = defaultdict(int)
     for refund in session.scalars(select(Refund).where(Refund.order_id == order_id)).all():
@@ -363,6 +416,7 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
         session.delete(gone)
     _apply_deltas(session, shop_id, day_delta, week_delta, refund_delta)
     _apply_product_deltas(session, shop_id, product_delta, gap_delta)
+    _apply_active_deltas(session, shop_id, active_delta)
 
 
 def note_refund_recorded(session: Session, *, shop_id: int, refund_id: int) -> None:
@@ -426,6 +480,8 @@ def _rederive_customer(
     week_delta: dict[date, list[int]],
     product_delta: dict[int, list[int]],
     gap_delta: dict[tuple[int, int], int],
+    windows: Sequence[int],
+    active_delta: dict[tuple[int, date], int],
 ) -> None:
     # Lock the customer's row so two workers cannot both re-derive the same customer at once.
     locked = session.scalar(
@@ -445,6 +501,7 @@ def _rederive_customer(
     ).all()
     add_contributions(day_delta, week_delta, old_days, sign=-1)
     add_product_contributions(product_delta, gap_delta, old_products, sign=-1)
+    add_active_contributions(active_delta, (d.local_date for d in old_days), windows, sign=-1)
     for model in (RollupCustomerDay, RollupCustomerMonth, RollupCustomerProduct, RollupCustomer):
         session.execute(
             delete(model).where(model.shop_id == shop_id, model.customer_key == key),
@@ -486,6 +543,7 @@ def _rederive_customer(
     _insert(session, RollupCustomerProduct, derived.products)
     add_contributions(day_delta, week_delta, derived.days)
     add_product_contributions(product_delta, gap_delta, derived.products)
+    add_active_contributions(active_delta, (d["local_date"] for d in derived.days), windows)
 
 
 def _insert(session: Session, model: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -612,6 +670,29 @@ def _apply_product_deltas(
         )
 
 
+def _apply_active_deltas(
+    session: Session, shop_id: int, active_delta: dict[tuple[int, date], int]
+) -> None:
+    for (active_days, day), change in sorted(active_delta.items()):
+        if not change:
+            continue
+        values = {"shop_id": shop_id, "active_days": active_days, "local_date": day, "delta": 0}
+        _insert_ignore(session, RollupActiveDay, values)
+        where = (
+            RollupActiveDay.shop_id == shop_id,
+            RollupActiveDay.active_days == active_days,
+            RollupActiveDay.local_date == day,
+        )
+        session.execute(
+            update(RollupActiveDay).where(*where).values(delta=RollupActiveDay.delta + change),
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            delete(RollupActiveDay).where(*where, RollupActiveDay.delta == 0),
+            execution_options={"synchronize_session": False},
+        )
+
+
 ROLLUP_MODELS = (
     RollupCustomerDay,
     RollupCustomerMonth,
@@ -623,13 +704,28 @@ ROLLUP_MODELS = (
     RollupProductGap,
     RollupRefund,
     RollupOrder,
+    RollupActiveDay,
 )
 
 
-def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
-    """Recompute every aggregate of one shop from its orders; return the orders counted."""
+def rebuild_rollups(
+    session: Session,
+    *,
+    shop_id: int,
+    now: datetime,
+    active_days: Collection[int] | None = None,
+) -> int:
+    """Recompute every aggregate of one shop from its orders; return the orders counted.
+
+    active_days names the windows N whose activity deltas to keep besides the default; None
+    keeps the ones the shop keeps now.
+    """
     shop_currency, zone = _shop_context(session, shop_id)
     session.flush()
+    if active_days is None:
+        windows = sorted(tracked_active_windows(session, shop_id=shop_id))
+    else:
+        windows = sorted({DEFAULT_ACTIVE_DAYS, *active_days})
     for model in ROLLUP_MODELS:
         session.execute(
             delete(model).where(model.shop_id == shop_id),
@@ -685,6 +781,7 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
     week_totals: dict[date, list[int]] = defaultdict(lambda: _zeros(len(WEEK_FIELDS)))
     product_totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     gap_totals: dict[tuple[int, int], int] = defaultdict(int)
+    active_totals: dict[tuple[int, date], int] = defaultdict(int)
     customers: list[dict[str, Any]] = []
     days: list[dict[str, Any]] = []
     months: list[dict[str, Any]] = []
@@ -700,6 +797,7 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
         product_rows.extend(derived.products)
         add_contributions(day_totals, week_totals, derived.days)
         add_product_contributions(product_totals, gap_totals, derived.products)
+        add_active_contributions(active_totals, (d["local_date"] for d in derived.days), windows)
         customer_count += 1
         if len(days) >= _INSERT_BATCH * 10:
             _insert_customer_rows(session, customers, days, months, product_rows)
@@ -774,6 +872,15 @@ def rebuild_rollups(session: Session, *, shop_id: int, now: datetime) -> int:
             {"shop_id": shop_id, "product_id": p, "gap_days": g, "customers": n}
             for (p, g), n in sorted(gap_totals.items())
             if n
+        ],
+    )
+    _insert(
+        session,
+        RollupActiveDay,
+        [
+            {"shop_id": shop_id, "active_days": n, "local_date": d, "delta": change}
+            for (n, d), change in sorted(active_totals.items())
+            if change
         ],
     )
     logger.info(

@@ -188,3 +188,66 @@ def test_dst_change_in_the_shops_zone_keeps_the_order_of_updates(
         stored = session.scalar(select(Order))
         assert stored is not None
         assert stored.source_name == "later"
+
+
+KILLED_WORKER = """
+import os, signal, sys
+from datetime import datetime
+from shopify_app import create_app
+from shopify_app.db import get_database
+from tests.conftest import TEST_SETTINGS
+from webhooks import handlers, worker
+
+app = create_app({**TEST_SETTINGS, "DATABASE_URL": sys.argv[1]})
+real = handlers.HANDLERS["orders/create"]
+seen = []
+
+def handle_then_die(session, shop, payload, ctx):
+    real(session, shop, payload, ctx)
+    seen.append(ctx.delivery_id)
+    if len(seen) == int(sys.argv[3]):
+        session.flush()
+        os.kill(os.getpid(), signal.SIGKILL)  # mid-batch, mid-transaction
+
+handlers.HANDLERS["orders/create"] = handle_then_die
+worker.drain(get_database(app), now=datetime.fromisoformat(sys.argv[2]))
+"""
+
+
+def test_worker_killed_mid_batch_leaves_rows_that_are_recovered_and_processed_once(
+    client: FlaskClient, database: Database, shop: Shop, database_url: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from webhooks.inbox import CLAIM_LEASE
+
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    for number in range(8):
+        assert post(client, order(number, updated_at=t0), webhook_id=f"k{number}") == 200
+    database.engine.dispose()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WORKER, database_url, t0.isoformat(), "3"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    left = deliveries(database)
+    assert DeliveryStatus.PROCESSING in left.values()
+    with database.session_scope() as session:
+        before = session.scalar(select(func.count()).select_from(Order))
+    assert before == 2  # the third order's transaction died with the process
+
+    drain(database, now=t0)  # within the lease: nothing is taken twice
+    assert deliveries(database) == left
+    drain(database, now=t0 + CLAIM_LEASE + timedelta(seconds=1))
+
+    assert set(deliveries(database).values()) == {DeliveryStatus.DONE}
+    with database.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 8
+        attempts = sorted(session.scalars(select(WebhookDelivery.attempts)))
+    assert attempts == [1, 1] + [2] * 6
