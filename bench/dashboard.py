@@ -5,7 +5,8 @@ For each backend: generate a seeded shop (`bench.generate_shop`), build its roll
 Flask test client with a valid session token, after warm-up requests, and in the same run one
 plain SQL full-scan aggregation over the raw orders (lifetime orders, revenue, customers and
 repeat customers grouped by customer), which is what answering from raw orders costs at least.
-The API's orders and revenue over the whole history are checked against that scan.
+The API's orders and revenue over the whole history are checked against that scan, and its
+active-customer counts for retention (read from per-day deltas) against counting customer days.
 
     .venv/bin/python -m bench.dashboard --orders 1000000               # SQLite and PostgreSQL
     .venv/bin/python -m bench.dashboard --orders 1000000 --write-docs  # also docs/benchmarks.md
@@ -50,6 +51,8 @@ from bench.generate_shop import generate_shop
 from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.db import get_database
+from shopify_app.retention import kpis
+from shopify_app.retention.rollups import DEFAULT_ACTIVE_DAYS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
@@ -186,6 +189,10 @@ def run_backend(
                 f"the API and the full scan disagree: {lifetime['orders']} orders, "
                 f"{lifetime['gross_revenue']} vs {scanned_orders} orders, {scanned_revenue}"
             )
+        month_start = today - timedelta(days=29)
+        _check_active_counts(
+            app, shop.shop_id, month_start, today, get("/api/kpis", month_start, today)
+        )
         version = _version(engine)
     finally:
         get_database(app).dispose()
@@ -199,6 +206,23 @@ def run_backend(
         full_scan=scan,
         orders_checked=int(scanned_orders),
     )
+
+
+def _check_active_counts(
+    app: Any, shop_id: int, start: date, end: date, body: dict[str, Any]
+) -> None:
+    """Fail unless the API's active customers equal a count of customer days in the windows."""
+    days = DEFAULT_ACTIVE_DAYS  # the benchmark's app runs with the default RETENTION_ACTIVE_DAYS
+    with get_database(app).session_scope() as session:
+        counted = (
+            kpis._distinct_customers(
+                session, shop_id, start - timedelta(days=days), start - timedelta(days=1)
+            ),
+            kpis._distinct_customers(session, shop_id, end - timedelta(days=days - 1), end),
+        )
+    answered = (body["customers_active_at_start"], body["customers_active_at_end"])
+    if answered != counted:
+        raise RuntimeError(f"active customers {answered} from deltas, {counted} from customer days")
 
 
 def _version(engine: sa.Engine) -> str:

@@ -54,7 +54,7 @@ class RollupRefund(Base):
 
 
 class RollupDay(Base):
-    """Per shop and local day: orders, revenue, refunds, first orders."""
+    """Per shop and local day: orders, revenue, refunds, first orders and their quick repeats."""
 
     __tablename__ = "rollup_days"
 
@@ -68,6 +68,8 @@ class RollupDay(Base):
     refunds_cents: Mapped[int] = mapped_column(default=0)
     new_customers: Mapped[int] = mapped_column(default=0)
     new_customer_revenue_cents: Mapped[int] = mapped_column(default=0)
+    # Of new_customers: those whose next order day came 1..REPEAT_WINDOW_DAYS days later.
+    new_customers_repeat: Mapped[int] = mapped_column(default=0)
 
 
 class RollupWeek(Base):

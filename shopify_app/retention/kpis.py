@@ -11,9 +11,11 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import BigInteger
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
 from sqlalchemy import case
+from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -32,6 +34,7 @@ from shopify_app.models import RollupProduct
 from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupWeek
 from shopify_app.models import Shop
+from shopify_app.retention.rollups import REPEAT_WINDOW_DAYS
 from shopify_app.retention.rollups import month_start_of
 from shopify_app.retention.rollups import months_between
 from shopify_app.retention.rollups import week_start_of
@@ -39,7 +42,6 @@ from shopify_app.retention.rollups import week_start_of
 MAX_PERIOD_YEARS = 5
 EARLIEST_DAY = date(1970, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
-REPEAT_WINDOW_DAYS = 90
 COHORT_OFFSETS = 12
 CENT = Decimal("0.01")
 
@@ -277,7 +279,9 @@ def compute_values(
     from the per-customer day rows.
     """
     start, end = period.start, period.end
-    orders = priced_orders = gross = refunds = new_customers = 0
+    # Only first orders whose 90-day window has fully passed count for the quick repeat rate.
+    last_eligible_first = min(end, today - timedelta(days=REPEAT_WINDOW_DAYS + 1))
+    orders = priced_orders = gross = refunds = new_customers = eligible = repeated = 0
     for row in session.execute(
         select(
             RollupDay.orders,
@@ -285,6 +289,8 @@ def compute_values(
             RollupDay.gross_cents,
             RollupDay.refunds_cents,
             RollupDay.new_customers,
+            RollupDay.local_date,
+            RollupDay.new_customers_repeat,
         ).where(RollupDay.shop_id == shop_id, RollupDay.local_date.between(start, end))
     ):
         orders += row[0]
@@ -292,6 +298,9 @@ def compute_values(
         gross += row[2]
         refunds += row[3]
         new_customers += row[4]
+        if row[5] <= last_eligible_first:
+            eligible += row[4]
+            repeated += row[6]
 
     day = RollupCustomerDay
     in_period = (day.shop_id == shop_id, day.local_date.between(start, end))
@@ -325,8 +334,9 @@ def compute_values(
         single_day = select(day.revenue_cents.label("cents")).where(
             *in_period, first_in_period, last_in_period
         )
+        # A whole-number sum: PostgreSQL's sum(bigint) is numeric, which sorts several times slower.
         multi_day = (
-            select(func.sum(day.revenue_cents).label("cents"))
+            select(cast(func.sum(day.revenue_cents), BigInteger).label("cents"))
             .where(*in_period, or_(~first_in_period, ~last_in_period))
             .group_by(day.customer_key)
         )
@@ -349,20 +359,6 @@ def compute_values(
     at_end = active.get(end)
     if at_end is None:
         at_end = _distinct_customers(session, shop_id, end - timedelta(days=active_days - 1), end)
-
-    last_eligible_first = min(end, today - timedelta(days=REPEAT_WINDOW_DAYS + 1))
-    eligible = repeated = 0
-    if last_eligible_first >= start:
-        repeat_row = session.execute(
-            select(
-                func.count(),
-                _count_if(RollupCustomer.days_to_next_day <= REPEAT_WINDOW_DAYS),
-            ).where(
-                RollupCustomer.shop_id == shop_id,
-                RollupCustomer.first_date.between(start, last_eligible_first),
-            )
-        ).one()
-        eligible, repeated = int(repeat_row[0] or 0), int(repeat_row[1] or 0)
 
     gross_revenue = _cents(Decimal(gross))
     return KpiValues(

@@ -102,11 +102,12 @@ class SMTPMailer:
 
     def send(self, email: OutgoingEmail) -> str:
         mime = build_mime(email)
+        connection: smtplib.SMTP | None = None
         try:
-            with self._connect() as connection:
-                if self.username:
-                    connection.login(self.username, self.password or "")
-                connection.send_message(mime, from_addr=email.from_address, to_addrs=[email.to])
+            connection = self._connect()
+            if self.username:
+                connection.login(self.username, self.password or "")
+            connection.send_message(mime, from_addr=email.from_address, to_addrs=[email.to])
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise MailError(
@@ -137,7 +138,19 @@ class SMTPMailer:
             raise MailError(
                 f"SMTP server unreachable: {type(exc).__name__}", code=None, is_permanent=False
             ) from exc
+        finally:
+            if connection is not None and not _quit(connection):
+                connection.close()
         return str(mime["Message-ID"])
+
+
+def _quit(connection: smtplib.SMTP) -> bool:
+    """Say goodbye; once the server took the email, a failed QUIT must not make it a failure."""
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        return False
+    return True
 
 
 def _decode(text: bytes | str) -> str:

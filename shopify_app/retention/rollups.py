@@ -52,11 +52,14 @@ DAY_FIELDS = (
     "gross_cents",
     "new_customers",
     "new_customer_revenue_cents",
+    "new_customers_repeat",
 )
 WEEK_FIELDS = ("customers", "returning_customers")
 # The default of RETENTION_ACTIVE_DAYS: its activity deltas are always kept, so a shop on the
 # default setting never needs a rebuild before retention is fast.
 DEFAULT_ACTIVE_DAYS = 365
+# A first-time customer repeats quickly when their next order day is at most this many days later.
+REPEAT_WINDOW_DAYS = 90
 _INSERT_BATCH = 5000
 
 
@@ -249,6 +252,13 @@ def add_contributions(
         totals[2] += sign * get("revenue_cents")
         totals[3] += sign * (1 if get("orders_before") == 0 else 0)
         totals[4] += sign * get("new_revenue_cents")
+        next_date = get("next_date")
+        if (
+            get("orders_before") == 0
+            and next_date is not None
+            and (next_date - get("local_date")).days <= REPEAT_WINDOW_DAYS
+        ):
+            totals[5] += sign
         if get("is_first_in_week"):
             week = week_totals[get("week_start")]
             week[0] += sign

@@ -1,12 +1,16 @@
-"""Faults during ingestion: the database goes away or fills up, the clock is skewed."""
+"""Faults: the database goes away or fills up, the worker is killed, the clock is skewed."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from shopify_app.models import WebhookDelivery
 from tests.support.handlers import load_payload
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
+from webhooks.inbox import CLAIM_LEASE
 from webhooks.worker import drain
 
 SHOP = "alpha.myshopify.com"
@@ -217,13 +222,6 @@ worker.drain(get_database(app), now=datetime.fromisoformat(sys.argv[2]))
 def test_worker_killed_mid_batch_leaves_rows_that_are_recovered_and_processed_once(
     client: FlaskClient, database: Database, shop: Shop, database_url: str
 ) -> None:
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from webhooks.inbox import CLAIM_LEASE
-
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     for number in range(8):
         assert post(client, order(number, updated_at=t0), webhook_id=f"k{number}") == 200

@@ -22,6 +22,7 @@ from werkzeug.routing import Rule
 from shopify_app.db import Database
 from shopify_app.models import PrivacyRequest
 from shopify_app.models import Shop
+from shopify_app.models import WebhookDelivery
 from tests.adversarial.conftest import ATTACKER
 from tests.adversarial.conftest import VICTIM
 from tests.adversarial.conftest import Store
@@ -75,7 +76,10 @@ def victim_path_values(database: Database, victim: Shop) -> dict[str, str]:
         )
         session.add(request)
         session.flush()
-        return {"request_id": str(request.id)}
+        delivery_id = session.scalar(
+            select(WebhookDelivery.id).where(WebhookDelivery.shop_domain == VICTIM).limit(1)
+        )
+        return {"request_id": str(request.id), "delivery_id": str(delivery_id)}
 
 
 def snapshot(
@@ -174,6 +178,8 @@ def test_token_for_shop_a_cannot_change_shop_b_settings_through_any_settings_act
             )
             assert response.status_code < 500, rule.rule
             assert VICTIM not in response.get_data(as_text=True)
+            if "delivery_id" in rule.arguments:  # aimed at B's own webhook delivery
+                assert response.status_code == 404, rule.rule
             attempts += 1
 
     assert attempts >= 4
