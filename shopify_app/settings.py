@@ -109,14 +109,17 @@ def _check_url(name: str, url: str, problems: list[str]) -> None:
 def _check_fernet_keys(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
     keys = tuple(k.strip() for k in raw.split(",") if k.strip())
     if not keys:
-        problems.append(f"{name} is required (generate one with `flask --app shopify_app keys new`)")
+        problems.append(
+            f"{name} is required (generate one with `flask --app shopify_app keys new`)"
+        )
         return ()
     for index, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
         except (ValueError, TypeError):
             problems.append(
-                f"{name} key #{index} is not a valid Fernet key (32 url-safe base64-encoded bytes); "
+                f"{name} key #{index} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes); "
                 "generate one with `flask --app shopify_app keys new`"
             )
     return keys

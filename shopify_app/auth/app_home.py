@@ -17,6 +17,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from sqlalchemy import select
+from werkzeug.wrappers import Response as HttpResponse
 
 from shopify_app.auth.credentials import has_usable_token
 from shopify_app.auth.credentials import install_shop
@@ -45,17 +46,18 @@ def frame_ancestors_csp(shop_domain: str | None) -> str:
     return f"frame-ancestors {ancestors};"
 
 
-def bounce_redirect(reload_path: str) -> Response:
+def bounce_redirect(reload_path: str) -> HttpResponse:
     """Send a document request without a valid token through the App Bridge bounce page."""
     params = request.args.to_dict(flat=True)
     params.pop("id_token", None)
     reload_target = reload_path + ("?" + urlencode(params) if params else "")
-    bounce_query = {k: params[k] for k in ("shop", "host", "embedded") if k in params}
+    kept = ("shop", "host", "embedded")
+    bounce_query: dict[str, str] = {k: params[k] for k in kept if k in params}
     bounce_query["shopify-reload"] = reload_target
     return redirect(f"{BOUNCE_PATH}?{urlencode(bounce_query)}")
 
 
-def verify_document_request(reload_path: str) -> SessionClaims | Response:
+def verify_document_request(reload_path: str) -> SessionClaims | HttpResponse:
     """Return the session claims of an embedded document request, or the response to send."""
     settings = get_settings()
     id_token = request.args.get("id_token")
@@ -94,7 +96,7 @@ def session_token_bounce() -> Response:
     response = Response(
         render_template("session_token_bounce.html", api_key=get_settings().shopify_api_key)
     )
-    csp_shop = shop.lower() if is_valid_shop_domain(shop) else None
+    csp_shop = shop.lower() if shop and is_valid_shop_domain(shop) else None
     response.headers["Content-Security-Policy"] = frame_ancestors_csp(csp_shop)
     return response
 

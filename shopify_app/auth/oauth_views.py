@@ -10,12 +10,12 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint
-from flask import Response
 from flask import redirect
 from flask import request
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import update
+from werkzeug.wrappers import Response
 
 from shopify_app.auth.credentials import install_shop
 from shopify_app.context import get_app_credentials

@@ -7,6 +7,7 @@ from flask import Response
 from flask import redirect
 from flask import render_template
 from flask import request
+from werkzeug.wrappers import Response as HttpResponse
 
 from shopify_app.auth.app_home import ensure_installed
 from shopify_app.auth.app_home import frame_ancestors_csp
@@ -20,16 +21,16 @@ from shopify_app.gateway.shop_domain import is_valid_shop_domain
 bp = Blueprint("pages", __name__)
 
 
-def render_embedded(template: str, *, reload_path: str) -> Response:
+def render_embedded(template: str, *, reload_path: str) -> HttpResponse:
     """Render an embedded page for the shop named by a valid ID token, installing on first open."""
     if not request.args.get("id_token") and not request.args.get("embedded"):
-        shop = request.args.get("shop")
-        if shop and is_valid_shop_domain(shop):
+        shop_param = request.args.get("shop")
+        if shop_param and is_valid_shop_domain(shop_param):
             # Opened outside the admin (e.g. an install link): start the OAuth install.
-            return redirect(f"/auth?shop={shop.lower()}")
+            return redirect(f"/auth?shop={shop_param.lower()}")
         return Response(render_template("landing.html"), status=200)
     verified = verify_document_request(reload_path)
-    if isinstance(verified, Response):
+    if isinstance(verified, HttpResponse):
         return verified
     settings = get_settings()
     try:
@@ -64,5 +65,5 @@ def _error_page(shop_domain: str, message: str, status: int) -> Response:
 
 
 @bp.get("/")
-def app_home() -> Response:
+def app_home() -> HttpResponse:
     return render_embedded("app.html", reload_path="/")

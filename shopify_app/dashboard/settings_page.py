@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
+from werkzeug.wrappers import Response
 
 from shopify_app.dashboard.pages import render_embedded
 

@@ -74,7 +74,9 @@ class GraphQLClient:
             },
         )
         if response.status_code in {401, 403}:
-            raise ShopifyAuthError(f"Shopify refused the access token (HTTP {response.status_code})")
+            raise ShopifyAuthError(
+                f"Shopify refused the access token (HTTP {response.status_code})"
+            )
         if response.status_code != 200:
             raise ShopifyError(f"unexpected HTTP {response.status_code} from the GraphQL API")
         try:

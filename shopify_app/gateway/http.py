@@ -51,6 +51,8 @@ def post_with_retries(
                     pass
         if attempt < max_attempts:
             delay = random.uniform(0, base_delay * 2 ** (attempt - 1))  # noqa: S311
-            logger.warning("Shopify call failed (%s); retry %d in %.2fs", last_problem, attempt, delay)
+            logger.warning(
+                "Shopify call failed (%s); retry %d in %.2fs", last_problem, attempt, delay
+            )
             sleep(delay)
     raise ShopifyUnavailable(f"Shopify did not answer successfully: {last_problem}")

@@ -30,7 +30,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
-    # Consent: since API 2025-01 this comes from the consent topic and GraphQL, not customer payloads.
+    # Consent: since API 2025-01 this comes from the consent topic and GraphQL, not from customer
+    # payloads.
     email_consent_state: Mapped[str | None] = mapped_column(String(32))
     email_consent_opt_in_level: Mapped[str | None] = mapped_column(String(32))
     email_consent_updated_at: Mapped[datetime | None]

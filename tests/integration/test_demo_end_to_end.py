@@ -114,7 +114,7 @@ def test_small_demo_fills_the_dashboard_and_sends_an_email_of_every_flow(
             ).all()
         )
     assert left == 0
-    assert FLOWS <= {flow for flow, count in sent.items() if count > 0}, sent
+    assert {flow for flow, count in sent.items() if count > 0} >= FLOWS, sent
     assert len(smtp.messages) == sum(sent.values())
 
     token = make_session_token(DEMO_SHOP_DOMAIN)

@@ -57,7 +57,8 @@ def test_first_open_exchanges_the_id_token_for_an_expiring_offline_token(
         "expiring": "1",
     }
     shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
-    assert shop is not None and shop.is_installed
+    assert shop is not None
+    assert shop.is_installed
     credential = session.get(ShopCredential, shop.id)
     assert credential is not None
     assert cipher.decrypt(credential.access_token_encrypted) == "shpat_new"
@@ -163,7 +164,8 @@ def test_reinstall_after_uninstall_exchanges_a_new_token(
     assert response.status_code == 200
     with database.session_scope() as session:
         stored = session.get(Shop, shop.id)
-        assert stored is not None and stored.is_installed
+        assert stored is not None
+        assert stored.is_installed
         credential = session.get(ShopCredential, shop.id)
         assert credential is not None
         assert cipher.decrypt(credential.access_token_encrypted) == "shpat_again"

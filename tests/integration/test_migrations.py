@@ -9,7 +9,6 @@ from alembic.migration import MigrationContext
 
 from shopify_app import migrations_runner
 from shopify_app.models import Base
-from tests.support import database as test_db
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -106,7 +106,8 @@ def test_valid_round_trip_stores_an_expiring_token_and_opens_the_embedded_app(
     assert sent["code"] == "auth-code-1"
     assert sent["expiring"] == "1"
     shop = session.scalar(select(Shop).where(Shop.domain == SHOP))
-    assert shop is not None and shop.is_installed
+    assert shop is not None
+    assert shop.is_installed
     assert session.get(ShopCredential, shop.id) is not None
 
 

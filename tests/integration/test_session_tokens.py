@@ -99,7 +99,9 @@ def test_token_signed_with_the_wrong_secret_is_refused(
 ) -> None:
     make_shop("alpha.myshopify.com")
 
-    assert_rejected(client, make_session_token("alpha.myshopify.com", secret="wrong-secret-" + "x" * 52))
+    wrong_secret = "wrong-secret-" + "x" * 52
+
+    assert_rejected(client, make_session_token("alpha.myshopify.com", secret=wrong_secret))
 
 
 def test_unsigned_alg_none_token_is_refused(
