@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -48,6 +47,8 @@ from bench.generate_shop import DEFAULT_ORDERS
 from bench.generate_shop import SHOP_DOMAIN
 from bench.generate_shop import GeneratedShop
 from bench.generate_shop import generate_shop
+from bench.report import machine_description
+from bench.report import replace_section
 from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.db import get_database
@@ -260,22 +261,6 @@ def postgres_database(url: str, schema: str = BENCH_SCHEMA) -> Iterator[str]:
         admin.dispose()
 
 
-def machine_description() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores, {model}; Python {platform.python_version()}; "
-        f"load average at the end {load} (the machine is shared)"
-    )
-
-
 def render_section(results: Sequence[BackendResult], command: str) -> str:
     def cell(timing: Timing) -> str:
         return f"{timing.p50_ms:.1f} / {timing.p95_ms:.1f}"
@@ -310,25 +295,6 @@ def render_section(results: Sequence[BackendResult], command: str) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def update_docs_section(path: Path, section: str) -> None:
-    """Replace (or append) this benchmark's section in *path*, leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION_HEADING), None)
-    if start is None:
-        updated = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        before = "\n".join(lines[:start]).rstrip("\n")
-        after = "\n".join(lines[end:])
-        updated = before + "\n\n" + section.rstrip("\n") + "\n"
-        if after:
-            updated += "\n" + after.rstrip("\n") + "\n"
-    path.write_text(updated)
 
 
 def main(argv: Sequence[str] | None = None) -> list[BackendResult]:
@@ -372,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> list[BackendResult]:
     section = render_section(results, command.strip())
     print(section)  # noqa: T201 - a command-line report
     if args.write_docs:
-        update_docs_section(DOCS_PATH, section)
+        replace_section(DOCS_PATH, SECTION_HEADING, section)
     return results
 
 

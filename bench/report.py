@@ -12,8 +12,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 
 
-def machine_description() -> str:
-    """Return cores, CPU model (from /proc/cpuinfo), Python version, date and load."""
+def machine_description(versions: dict[str, str] | None = None) -> str:
+    """Return cores, CPU model (from /proc/cpuinfo), Python and database versions, date, load."""
     model = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -24,6 +24,7 @@ def machine_description() -> str:
     parts = [
         f"{os.cpu_count()} cores, {model}",
         f"Python {platform.python_version()}",
+        *(f"{name} {version}" for name, version in (versions or {}).items()),
         datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     ]
     if hasattr(os, "getloadavg"):

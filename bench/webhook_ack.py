@@ -23,7 +23,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import platform
 import random
 import signal
 import socket
@@ -53,6 +52,8 @@ from flask import request
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
+from bench.report import machine_description
+from bench.report import replace_section
 from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.db import make_engine
@@ -593,25 +594,6 @@ def render_table(results: Sequence[Result]) -> str:
     return "\n".join(rows)
 
 
-def machine_description(versions: dict[str, str]) -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    parts = [
-        f"{os.cpu_count()} cores, {model}",
-        f"Python {platform.python_version()}",
-        *(f"{name} {version}" for name, version in versions.items()),
-        datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    ]
-    if hasattr(os, "getloadavg"):
-        parts.append(f"1-minute load average {os.getloadavg()[0]:.1f} at the end of the run")
-    return "; ".join(parts)
-
-
 def render_section(
     results: Sequence[Result],
     *,
@@ -673,22 +655,7 @@ def render_section(
 
 def update_docs_section(path: Path, section: str) -> None:
     """Replace (or append) this benchmark's section in *path*, leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION_HEADING), None)
-    if start is None:
-        updated = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        before = "\n".join(lines[:start]).rstrip("\n")
-        after = "\n".join(lines[end:])
-        updated = before + "\n\n" + section.rstrip("\n") + "\n"
-        if after:
-            updated += "\n" + after.rstrip("\n") + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated)
+    replace_section(path, SECTION_HEADING, section)
 
 
 # --- entry point ----------------------------------------------------------------------------------
