@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -42,6 +43,40 @@ TEST_SETTINGS: dict[str, Any] = {
     "MAIL_FROM": "retention@example.com",
     "BACKGROUND_WORKER": False,
 }
+
+
+APP_LOGGERS = ("shopify_app", "webhooks", "jobs")
+SECRET_MARKERS = (API_SECRET, TOKEN_KEY, "shpat_", "shprt_", "PRIVATE KEY")
+
+
+class SecretScanner(logging.Handler):
+    """Remember every app log record that carries a secret or a Shopify token."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage() + repr(record.__dict__)
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                self.leaks.append(f"{record.name}: {marker[:6]}... in {record.msg!r}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secrets_in_logs() -> Iterator[None]:
+    """Fail the run if any app log record, at any level, in any test, carried a secret."""
+    scanner = SecretScanner()
+    loggers = [logging.getLogger(name) for name in APP_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(scanner)
+        logger.setLevel(logging.DEBUG)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(scanner)
+        logger.setLevel(level)
+    assert scanner.leaks == [], "secrets reached the logs:\n" + "\n".join(scanner.leaks[:20])
 
 
 def _is_ci() -> bool:
