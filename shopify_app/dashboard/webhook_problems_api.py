@@ -26,7 +26,9 @@ from webhooks import worker
 
 bp = Blueprint("webhook_problems_api", __name__, url_prefix="/webhooks")
 
-PROBLEM_STATUSES = (DeliveryStatus.DEAD, DeliveryStatus.FAILED)
+FAILING_AFTER_ATTEMPTS = 3
+"""A failed delivery is listed once it has failed this often: the first retries are routine (a
+refund or fulfillment that arrived before its order is retried until the order is there)."""
 MAX_LISTED = 100
 _MAX_ID = 2**63 - 1
 
@@ -34,13 +36,17 @@ _MAX_ID = 2**63 - 1
 def list_problems(
     session: Session, *, shop_domain: str, limit: int = MAX_LISTED
 ) -> list[WebhookDelivery]:
-    """Return the shop's dead-lettered and failing deliveries, newest first."""
+    """Return the shop's dead-lettered and repeatedly failing deliveries, newest first."""
     return list(
         session.scalars(
             select(WebhookDelivery)
             .where(
                 WebhookDelivery.shop_domain == shop_domain,
-                WebhookDelivery.status.in_(PROBLEM_STATUSES),
+                (WebhookDelivery.status == DeliveryStatus.DEAD)
+                | (
+                    (WebhookDelivery.status == DeliveryStatus.FAILED)
+                    & (WebhookDelivery.attempts >= FAILING_AFTER_ATTEMPTS)
+                ),
             )
             .order_by(WebhookDelivery.received_at.desc(), WebhookDelivery.id.desc())
             .limit(limit)

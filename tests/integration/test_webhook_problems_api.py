@@ -73,8 +73,9 @@ def problems(
     clock = drain_until_dead(database, now)
     deliver(client, ALPHA, "checkouts/update", SECRET_BODY)
     deliver(client, ALPHA, "an/unknown_topic", json_body({"id": 1}))
-    worker.drain(database, now=clock)
-    return clock
+    for minutes in (0, 2, 6):  # three failed attempts: 1 and then 2 minutes apart
+        worker.drain(database, now=clock + timedelta(minutes=minutes))
+    return clock + timedelta(minutes=6)
 
 
 def test_problems_lists_dead_and_failing_deliveries_of_the_token_shop_only_without_payload(
@@ -85,7 +86,7 @@ def test_problems_lists_dead_and_failing_deliveries_of_the_token_shop_only_witho
     assert response.status_code == 200
     rows = response.get_json()["problems"]
     assert [(row["topic"], row["status"], row["attempts"]) for row in rows] == [
-        ("checkouts/update", "failed", 1),
+        ("checkouts/update", "failed", 3),
         ("orders/create", "dead", inbox.DEFAULT_RETRY_POLICY.max_attempts),
     ]
     assert all(row["last_error"].startswith("The webhook body is not valid JSON") for row in rows)
@@ -94,6 +95,17 @@ def test_problems_lists_dead_and_failing_deliveries_of_the_token_shop_only_witho
     beta = client.get("/api/webhooks/problems", headers=bearer(BETA)).get_json()["problems"]
     assert [(row["topic"], row["status"]) for row in beta] == [("orders/create", "dead")]
     assert not {row["id"] for row in beta} & {row["id"] for row in rows}
+
+
+def test_a_delivery_in_its_first_routine_retries_is_not_listed(
+    client: FlaskClient, shops: tuple[Shop, Shop], database: Database, now: datetime
+) -> None:
+    deliver(client, ALPHA, "checkouts/update", SECRET_BODY)
+    worker.drain(database, now=now)
+
+    response = client.get("/api/webhooks/problems", headers=bearer(ALPHA))
+
+    assert response.get_json() == {"problems": []}
 
 
 def test_shop_with_every_delivery_processed_has_no_problems(
