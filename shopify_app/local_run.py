@@ -119,29 +119,6 @@ def install_demo_shop(app: Any, *, now: datetime) -> int:
         return shop.id
 
 
-def pending_deliveries(app: Any) -> int:
-    from sqlalchemy import func
-    from sqlalchemy import select
-
-    from shopify_app.db import get_database
-    from shopify_app.models import DeliveryStatus
-    from shopify_app.models import WebhookDelivery
-
-    with get_database(app).session_scope() as session:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(WebhookDelivery)
-                .where(
-                    WebhookDelivery.status.in_(
-                        [DeliveryStatus.PENDING, DeliveryStatus.PROCESSING]
-                    )
-                )
-            )
-            or 0
-        )
-
-
 def inbox_counts(app: Any) -> dict[str, int]:
     from sqlalchemy import func
     from sqlalchemy import select
@@ -154,6 +131,12 @@ def inbox_counts(app: Any) -> dict[str, int]:
             select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
         ).all()
     return {str(status): int(count) for status, count in rows}
+
+
+def pending_deliveries(app: Any) -> int:
+    """Count deliveries still waiting for (or in) processing."""
+    counts = inbox_counts(app)
+    return counts.get("pending", 0) + counts.get("processing", 0)
 
 
 def refresh_read_models(app: Any, shop_id: int, *, now: datetime) -> None:
