@@ -42,6 +42,7 @@ from bench.report import REPO_ROOT
 from bench.report import machine_description
 from bench.report import normalise_postgres_url
 from bench.report import replace_section
+from bench.report import section_footer
 
 SECTION_HEADING = "## Backfill import"
 SHOP = "bench.myshopify.com"
@@ -229,10 +230,7 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size: int
             *rows,
             "",
             *( [textwrap.fill(note, width=100), ""] if note else [] ),
-            f"Command: `{command}`",
-            "",
-            textwrap.fill(f"Machine: {machine}.", width=100),
-            "",
+            *section_footer(command=command, machine=machine),
         ]
     )
 

@@ -29,6 +29,7 @@ from bench.report import DOCS_PATH
 from bench.report import machine_description
 from bench.report import normalise_postgres_url
 from bench.report import replace_section
+from bench.report import section_footer
 
 SECTION_HEADING = "## Planner tick"
 JOB = "flows.abandoned_checkout.plan"
@@ -208,10 +209,7 @@ def render_section(ticks: Sequence[Tick], *, command: str, machine: str) -> str:
             *rows,
             "",
             *([textwrap.fill(note, width=100), ""] if note else []),
-            f"Command: `{command}`",
-            "",
-            textwrap.fill(f"Machine: {machine}.", width=100),
-            "",
+            *section_footer(command=command, machine=machine),
         ]
     )
 

@@ -36,6 +36,7 @@ from bench.report import REPO_ROOT
 from bench.report import machine_description
 from bench.report import normalise_postgres_url
 from bench.report import replace_section
+from bench.report import section_footer
 
 SECTION_HEADING = "## Inbox processing"
 SHOP = "bench.myshopify.com"
@@ -252,10 +253,7 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size_kb: 
                 width=100,
             ),
             "",
-            f"Command: `{command}`",
-            "",
-            textwrap.fill(f"Machine: {machine}.", width=100),
-            "",
+            *section_footer(command=command, machine=machine),
         ]
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import textwrap
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,11 @@ def machine_description(versions: dict[str, str] | None = None) -> str:
     if hasattr(os, "getloadavg"):
         parts.append(f"1-minute load average {os.getloadavg()[0]:.1f} at the end of the run")
     return "; ".join(parts)
+
+
+def section_footer(*, command: str, machine: str) -> list[str]:
+    """Return the lines every benchmark section ends with: how to rerun it, and where it ran."""
+    return [f"Command: `{command}`", "", textwrap.fill(f"Machine: {machine}.", width=100), ""]
 
 
 def replace_section(path: Path, heading: str, section: str) -> None:

@@ -54,6 +54,7 @@ from werkzeug.serving import make_server
 
 from bench.report import machine_description
 from bench.report import replace_section
+from bench.report import section_footer
 from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.db import make_engine
@@ -645,10 +646,7 @@ def render_section(
             "",
             textwrap.fill(verdict, width=100),
             "",
-            f"Command: `{command}`",
-            "",
-            textwrap.fill(f"Machine: {machine}.", width=100),
-            "",
+            *section_footer(command=command, machine=machine),
         ]
     )
 
