@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from jobs import tasks
+from jobs.kpi_snapshots import refresh_kpi_snapshots
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 from shopify_app.retention import attribution
@@ -99,6 +100,7 @@ JOBS: dict[str, Job] = {
         in_run_once=True,
     ),
     "messages.send": Job(send_messages, every=timedelta(minutes=1), in_run_once=True),
+    "kpis.refresh": Job(refresh_kpi_snapshots, every=timedelta(minutes=1)),
     "queue.sweep": Job(tasks.sweep_job, every=tasks.SWEEP_EVERY),
 }
 

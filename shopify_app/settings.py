@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 DEFAULT_SCOPES = "read_orders,read_customers,read_fulfillments,write_customers"
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _MIN_SECRET_KEY_LENGTH = 32
+_MAX_KPI_STALE_SECONDS = 3600
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -47,6 +48,7 @@ class Settings:
     mail_from: str
     webhook_max_body_bytes: int = 1_048_576
     retention_active_days: int = 365
+    kpi_snapshot_max_stale_seconds: int = 600
     background_worker: bool = True
     demo_mode: bool = False
     testing: bool = False
@@ -197,6 +199,18 @@ def load_settings(
         minimum=1,
         default=365,
     )
+    max_stale = _as_int(
+        "KPI_SNAPSHOT_MAX_STALE_SECONDS",
+        source.get("KPI_SNAPSHOT_MAX_STALE_SECONDS", 600),
+        problems,
+        minimum=0,
+        default=600,
+    )
+    if max_stale > _MAX_KPI_STALE_SECONDS:
+        problems.append(
+            f"KPI_SNAPSHOT_MAX_STALE_SECONDS must be at most {_MAX_KPI_STALE_SECONDS} (one hour): "
+            f"the dashboard would show figures that old, got {max_stale}"
+        )
     redis_url = str(source.get("REDIS_URL") or "").strip() or None
     if redis_url is not None:
         redis_parts = urlsplit(redis_url)
@@ -250,6 +264,7 @@ def load_settings(
         mail_from=mail_from,
         webhook_max_body_bytes=max_body,
         retention_active_days=active_days,
+        kpi_snapshot_max_stale_seconds=max_stale,
         background_worker=background_worker,
         demo_mode=demo_mode,
         testing=testing,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from marshmallow import fields
 from shopify_app.auth.session_guard import current_shop
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
+from shopify_app.retention import kpi_snapshots
 from shopify_app.retention import kpis
 
 bp = Blueprint("kpi_api", __name__)
@@ -72,6 +74,8 @@ class KpiValuesSchema(Schema):
 
 
 class KpiSummarySchema(KpiValuesSchema):
+    computed_at = fields.AwareDateTime()
+    is_current = fields.Boolean()
     currency = fields.String()
     iana_timezone = fields.String()
     active_days = fields.Integer()
@@ -148,16 +152,22 @@ def _change(current: Any, previous: Any) -> float | None:
 @bp.get("/kpis")
 def show_kpis() -> Response:
     period = _period()
-    summary = kpis.load_summary(
-        get_session(),
+    settings = get_settings()
+    session = get_session()
+    reading = kpi_snapshots.read_summary(
+        session,
         shop_id=current_shop().id,
-        period_start=period.start,
-        period_end=period.end,
+        period=period,
         now=_now(),
-        active_days=get_settings().retention_active_days,
+        active_days=settings.retention_active_days,
+        max_stale=timedelta(seconds=settings.kpi_snapshot_max_stale_seconds),
     )
+    session.commit()  # keeps a snapshot computed for this request
+    summary = reading.summary
     body = {
         **summary.current.__dict__,
+        "computed_at": reading.computed_at,
+        "is_current": reading.is_current,
         "currency": summary.currency,
         "iana_timezone": summary.iana_timezone,
         "active_days": summary.active_days,

@@ -10,6 +10,7 @@ from shopify_app.models.customer_prediction import PredictionModelFit
 from shopify_app.models.email_template import EmailTemplateOverride
 from shopify_app.models.flow_settings import FlowSettings
 from shopify_app.models.flow_settings import SchedulerLease
+from shopify_app.models.kpi_snapshot import KpiSnapshot
 from shopify_app.models.message import EmailSuppression
 from shopify_app.models.message import Message
 from shopify_app.models.message import MessageAttribution
@@ -33,6 +34,7 @@ from shopify_app.models.rollups import RollupOrder
 from shopify_app.models.rollups import RollupProduct
 from shopify_app.models.rollups import RollupProductGap
 from shopify_app.models.rollups import RollupRefund
+from shopify_app.models.rollups import RollupVersion
 from shopify_app.models.rollups import RollupWeek
 from shopify_app.models.shop import Shop
 from shopify_app.models.shop import ShopCredential
@@ -45,6 +47,7 @@ __all__ = [
     "EmailTemplateOverride",
     "NpsResponse",
     "FlowSettings",
+    "KpiSnapshot",
     "Message",
     "MessageAttribution",
     "MessageStatus",
@@ -74,6 +77,7 @@ __all__ = [
     "RollupProduct",
     "RollupProductGap",
     "RollupRefund",
+    "RollupVersion",
     "RollupWeek",
     "Shop",
     "ShopCredential",

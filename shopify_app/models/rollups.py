@@ -222,3 +222,18 @@ class RollupActiveDay(Base):
     active_days: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     local_date: Mapped[date] = mapped_column(primary_key=True)
     delta: Mapped[int]
+
+
+class RollupVersion(Base):
+    """Per shop: a counter raised by every transaction that changes the shop's aggregates.
+
+    Anything computed from the aggregates (a KPI snapshot) records the counter it saw, so a
+    reader can tell whether an order, refund or rebuild has landed since.
+    """
+
+    __tablename__ = "rollup_versions"
+
+    shop_id: Mapped[int] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(default=0)

@@ -41,6 +41,7 @@ from shopify_app.models import RollupOrder
 from shopify_app.models import RollupProduct
 from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupRefund
+from shopify_app.models import RollupVersion
 from shopify_app.models import RollupWeek
 from shopify_app.models import Shop
 
@@ -378,6 +379,7 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
     session.flush()
     new_fact = _fact_for(order, shop_currency, zone)
     old_row = session.get(RollupOrder, order_id)
+    old_fact = _stored_fact(old_row) if old_row is not None else None
     keys = {
         k
         for k in (
@@ -427,6 +429,39 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
     _apply_deltas(session, shop_id, day_delta, week_delta, refund_delta)
     _apply_product_deltas(session, shop_id, product_delta, gap_delta)
     _apply_active_deltas(session, shop_id, active_delta)
+    # Every aggregate is a function of the facts and refunds: unchanged ones change nothing.
+    if old_fact != new_fact or any(refund_delta.values()):
+        bump_version(session, shop_id=shop_id)
+
+
+def bump_version(session: Session, *, shop_id: int) -> None:
+    """Record that this transaction changes the shop's aggregates (see RollupVersion)."""
+    _insert_ignore(session, RollupVersion, {"shop_id": shop_id, "version": 0})
+    session.execute(
+        update(RollupVersion)
+        .where(RollupVersion.shop_id == shop_id)
+        .values(version=RollupVersion.version + 1),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def current_version(session: Session, *, shop_id: int) -> int:
+    """Return the shop's aggregate version: 0 until its aggregates first change."""
+    version = session.scalar(
+        select(RollupVersion.version).where(RollupVersion.shop_id == shop_id)
+    )
+    return int(version or 0)
+
+
+def _stored_fact(row: RollupOrder) -> OrderFact:
+    return OrderFact(
+        order_id=row.order_id,
+        customer_key=row.customer_key,
+        placed_at=row.placed_at,
+        local_date=row.local_date,
+        amount_cents=row.amount_cents,
+        is_priced=row.is_priced,
+    )
 
 
 def note_refund_recorded(session: Session, *, shop_id: int, refund_id: int) -> None:
@@ -446,6 +481,8 @@ def note_refund_recorded(session: Session, *, shop_id: int, refund_id: int) -> N
         fact = _fact_for(session.get(Order, refund.order_id), shop_currency, zone)
         _reapply_refund(session, refund, fact, zone, refund_delta)
     _apply_deltas(session, shop_id, {}, {}, refund_delta)
+    if any(refund_delta.values()):
+        bump_version(session, shop_id=shop_id)
 
 
 def _reapply_refund(
@@ -526,17 +563,7 @@ def _rederive_customer(
     ).all()
     if not rows:
         return
-    facts = [
-        OrderFact(
-            order_id=r.order_id,
-            customer_key=r.customer_key,
-            placed_at=r.placed_at,
-            local_date=r.local_date,
-            amount_cents=r.amount_cents,
-            is_priced=r.is_priced,
-        )
-        for r in rows
-    ]
+    facts = [_stored_fact(r) for r in rows]
     products: dict[int, set[int]] = defaultdict(set)
     for order_id, product_id in session.execute(
         select(OrderLine.order_id, OrderLine.product_id).where(
@@ -893,6 +920,7 @@ def rebuild_rollups(
             if change
         ],
     )
+    bump_version(session, shop_id=shop_id)
     logger.info(
         "Rebuilt KPI rollups from %d orders and %d customers",
         len(facts),

@@ -304,11 +304,21 @@
       el("p", { className: "muted explain", text: "Repeat purchase rate counts customers who ordered at least twice within this period; returning customer rate (Shopify’s definition) counts this period’s customers who have ordered at least twice ever, so it is usually higher." }));
   }
 
+  function freshnessText(kpis) {
+    if (!kpis.computed_at) return "";
+    const at = new Date(kpis.computed_at);
+    if (Number.isNaN(at.getTime())) return "";
+    const time = at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    return kpis.is_current === false
+      ? `Figures as of ${time}; newer orders are being added and show within a minute or two.`
+      : `Figures as of ${time}.`;
+  }
+
   function renderKpis(kpis) {
     if (kpis.currency) state.currency = kpis.currency;
     const note = document.getElementById("kpi-compare-note");
     const days = daysBetween(state.range.from, state.range.to) + 1;
-    note.textContent = `Changes compare with the previous ${days} days.`;
+    note.textContent = `Changes compare with the previous ${days} days. ${freshnessText(kpis)}`.trim();
     if (Number(kpis.orders) === 0) {
       return empty("No orders in this period yet",
         `Once customers order between ${formatDate(state.range.from)} and ${formatDate(state.range.to)}, their numbers show up here. Try a longer period to include older orders.`);

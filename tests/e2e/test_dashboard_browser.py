@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from shopify_app.dashboard import kpi_api
 from shopify_app.db import Database
 from shopify_app.models import BackfillRun
 from shopify_app.models import Customer
@@ -40,6 +41,7 @@ from shopify_app.retention.predictions import refresh_predictions
 from shopify_app.retention.privacy import process_data_request
 from shopify_app.retention.rollups import rebuild_rollups
 from tests.support import database as test_db
+from tests.support.kpi_example import add_order
 from tests.support.shopify import make_session_token
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -449,6 +451,9 @@ def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_button
     assert "at least twice within this period" in explanation
     assert f"/api/kpis?from={PERIOD['from']}&to={PERIOD['to']}" in frame.api_paths
     assert frame.page.locator("#banners [data-banner]").count() == 0
+    note = frame.page.locator("#kpi-compare-note").inner_text()
+    assert "Figures as of" in note
+    assert "being added" not in note
 
 
     nps_section = frame.wait_for_section("nps", "ready")
@@ -499,6 +504,32 @@ def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_button
     assert frame.page.locator('[data-section="webhook-problems"] tbody tr').count() == 0
     with database.session_scope() as session:
         assert session.get_one(WebhookDelivery, dead_id).status is DeliveryStatus.PENDING
+
+
+def test_figures_computed_before_new_orders_say_so_and_when(
+    admin_frame: Callable[..., AdminFrame],
+    client: FlaskClient,
+    database: Database,
+    make_shop: Callable[..., Shop],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server's clock is the page's, so the page's default period is the 30-day preset.
+    monkeypatch.setattr(kpi_api, "_now", lambda: CLOCK)
+    shop = make_shop(SHOP, currency="USD", iana_timezone="UTC")
+    seed_orders(database, shop)
+    computed = client.get(f"/api/kpis?{urlencode(PERIOD)}", headers=bearer()).get_json()
+    assert computed["is_current"] is True
+    with database.session_scope() as session:
+        add_order(session, shop.id, at=CLOCK - timedelta(minutes=5), amount="12.00",
+                  email="late@example.com")
+
+    frame = admin_frame()
+    frame.open()
+    frame.wait_for_section("kpis", "ready")
+
+    assert kpi_text(frame, "orders") == f"{computed['orders']:,}"
+    note = frame.page.locator("#kpi-compare-note").inner_text()
+    assert "Figures as of 03:00 PM; newer orders are being added" in note
 
 
 def test_choosing_another_preset_queries_the_kpis_for_that_range(

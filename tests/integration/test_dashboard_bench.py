@@ -33,4 +33,7 @@ def test_dashboard_benchmark_runs_at_a_tiny_size_and_agrees_with_the_full_scan(
         # Test and cancelled orders are generated too, and the scan leaves them out as the API does.
         assert 0 < result.orders_checked < 400
         assert result.kpis_30_days.p50_ms > 0
+        assert result.kpis_365_days_after_order.p50_ms > 0
+        assert result.compute_365_days.p50_ms > 0
+        assert set(result.page_requests) == set(dashboard.PAGE_REQUESTS)
         assert result.cohorts_12_months.p95_ms >= result.cohorts_12_months.p50_ms

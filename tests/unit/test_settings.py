@@ -54,6 +54,9 @@ def test_missing_required_settings_are_all_named_at_once() -> None:
         ({"WEBHOOK_MAX_BODY_BYTES": "lots"}, "WEBHOOK_MAX_BODY_BYTES must be a whole number"),
         ({"RETENTION_ACTIVE_DAYS": "0"}, "RETENTION_ACTIVE_DAYS must be at least 1"),
         ({"DEMO_MODE": "maybe"}, "DEMO_MODE must be true or false"),
+        ({"KPI_SNAPSHOT_MAX_STALE_SECONDS": "-1"}, "KPI_SNAPSHOT_MAX_STALE_SECONDS must be at"),
+        ({"KPI_SNAPSHOT_MAX_STALE_SECONDS": "86400"}, "at most 3600 (one hour)"),
+        ({"KPI_SNAPSHOT_MAX_STALE_SECONDS": "soon"}, "must be a whole number, got 'soon'"),
     ],
 )
 def test_malformed_setting_is_refused_with_a_message_that_says_why(
