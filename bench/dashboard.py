@@ -20,7 +20,7 @@ figures against computing them afresh.
     .venv/bin/python -m bench.dashboard --orders 1000000               # SQLite and PostgreSQL
     .venv/bin/python -m bench.dashboard --orders 1000000 --write-docs  # also docs/benchmarks.md
 
-PostgreSQL comes from BENCH_DATABASE_URL (default: the local test_h4 database); the benchmark
+PostgreSQL comes from BENCH_DATABASE_URL (default: the local `test` database); the benchmark
 works in a schema of its own there and drops it afterwards. SQLite uses a temporary file.
 """
 
@@ -71,7 +71,7 @@ from shopify_app.retention.rollups import bump_version
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Dashboard"
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_h4"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_SCHEMA = "bench_dashboard"
 API_KEY = "bench-api-key"
 API_SECRET = "bench-api-secret-0123456789abcdef"

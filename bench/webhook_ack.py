@@ -12,7 +12,7 @@ fuller database.
     .venv/bin/python -m bench.webhook_ack                      # SQLite and PostgreSQL
     .venv/bin/python -m bench.webhook_ack --write-docs         # also update docs/benchmarks.md
 
-PostgreSQL comes from BENCH_DATABASE_URL (default: the local test_h1 database); the benchmark works
+PostgreSQL comes from BENCH_DATABASE_URL (default: the local `test` database); the benchmark works
 in a schema of its own there and drops it afterwards. SQLite uses a temporary file.
 """
 
@@ -65,7 +65,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ORDER_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "orders__create.json"
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"
 SECTION_HEADING = "## Webhook acknowledgement"
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test_h1"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BENCH_SCHEMA = "bench_webhook_ack"
 SECRET = "bench-webhook-secret-0123456789abcdef"
 SHOP_DOMAIN = "bench-shop.myshopify.com"

@@ -155,6 +155,13 @@ def run_flow_jobs(app: Any, *, now: datetime) -> None:
     scheduler.run_once(app, now=now, domain=DEMO_SHOP_DOMAIN)
 
 
+def refresh_kpi_snapshots(app: Any, shop_id: int) -> None:
+    """Do what the scheduler's `kpis.refresh` does each minute, on the page's (real) clock."""
+    from jobs.kpi_snapshots import refresh_kpi_snapshots as refresh
+
+    refresh(app, shop_id, datetime.now(UTC))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run Retention locally with a demo store.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
@@ -250,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                 left = now_left
         refresh_read_models(app, shop_id, now=store.clock.now())
         run_flow_jobs(app, now=store.clock.now())
+        refresh_kpi_snapshots(app, shop_id)
         counts = inbox_counts(app)
         click.echo("")
         click.secho("Demo store delivered", bold=True)
@@ -274,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
             if simulated - last_rollup >= timedelta(days=1):
                 refresh_read_models(app, shop_id, now=simulated)
                 last_rollup = simulated
+            refresh_kpi_snapshots(app, shop_id)
     except KeyboardInterrupt:
         click.echo("\nStopping…")
     finally:

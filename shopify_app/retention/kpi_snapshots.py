@@ -41,6 +41,8 @@ class SummaryReading:
     computed_at: datetime
     # False when orders or refunds changed the aggregates after the summary was computed.
     is_current: bool
+    # True when this reading computed the summary (and stored it) rather than reusing one.
+    was_computed: bool = False
 
 
 def preset_periods(today: date) -> list[kpis.Period]:
@@ -70,7 +72,8 @@ def read_summary(
     snapshot = session.get(KpiSnapshot, (shop_id, period.start, period.end, active_days))
     if snapshot is not None and snapshot.local_day == today:
         is_current = snapshot.rollup_version == version
-        if is_current or now - snapshot.computed_at <= max_stale:
+        may_lag = max_stale > timedelta(0) and now - snapshot.computed_at <= max_stale
+        if is_current or may_lag:
             return SummaryReading(
                 summary=decode_summary(snapshot.summary),
                 computed_at=snapshot.computed_at,
@@ -86,16 +89,11 @@ def refresh_snapshot(
     session: Session, *, shop_id: int, period: kpis.Period, now: datetime, active_days: int
 ) -> bool:
     """Recompute the period's snapshot unless it is current; return whether it was recomputed."""
-    today = _local_today(session, shop_id, now)
-    version = current_version(session, shop_id=shop_id)
-    snapshot = session.get(KpiSnapshot, (shop_id, period.start, period.end, active_days))
-    if snapshot is not None and snapshot.local_day == today and snapshot.rollup_version == version:
-        return False
-    _compute(
+    reading = read_summary(
         session, shop_id=shop_id, period=period, now=now, active_days=active_days,
-        today=today, version=version,
+        max_stale=timedelta(0),
     )
-    return True
+    return reading.was_computed
 
 
 def refresh_snapshots(
@@ -175,7 +173,7 @@ def _compute(
         "summary": encode_summary(summary),
     }
     _upsert(session, values)
-    return SummaryReading(summary=summary, computed_at=now, is_current=True)
+    return SummaryReading(summary=summary, computed_at=now, is_current=True, was_computed=True)
 
 
 def _upsert(session: Session, values: dict[str, Any]) -> None:
