@@ -17,8 +17,15 @@ from shopify_app.context import get_settings
 from shopify_app.gateway.errors import ShopifyAuthError
 from shopify_app.gateway.errors import ShopifyError
 from shopify_app.gateway.shop_domain import is_valid_shop_domain
+from shopify_app.retention.kpi_snapshots import PRESET_PERIOD_DAYS
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def period_presets() -> dict[str, tuple[int, ...]]:
+    """The period picker offers exactly the periods whose KPI snapshots the job keeps current."""
+    return {"period_presets": PRESET_PERIOD_DAYS}
 
 
 def render_embedded(template: str, *, reload_path: str) -> HttpResponse:

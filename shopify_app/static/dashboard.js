@@ -884,7 +884,7 @@
   }
 
   function start() {
-    state.range = presetRange(30);
+    state.range = presetRange(Number(document.getElementById("range-preset").value));
     bindRangePicker();
     bindCohortToggle();
     exportAtRisk();
