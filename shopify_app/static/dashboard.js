@@ -308,7 +308,10 @@
     if (!kpis.computed_at) return "";
     const at = new Date(kpis.computed_at);
     if (Number.isNaN(at.getTime())) return "";
-    const time = at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+    const sameDay = at.toDateString() === new Date().toDateString();
+    const time = at.toLocaleString(undefined, sameDay
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
     return kpis.is_current === false
       ? `Figures as of ${time}; newer orders are being added and show within a minute or two.`
       : `Figures as of ${time}.`;

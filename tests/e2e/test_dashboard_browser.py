@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -414,8 +415,10 @@ def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_button
     client: FlaskClient,
     database: Database,
     make_shop: Callable[..., Shop],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # One page, many sections: starting a browser page per section would only cost time.
+    monkeypatch.setattr(kpi_api, "_now", lambda: CLOCK)
     shop = make_shop(SHOP, currency="USD", iana_timezone="UTC", name="Alpha Outfitters")
     seed_orders(database, shop)
     seed_flow_messages(database, shop)
@@ -452,7 +455,7 @@ def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_button
     assert f"/api/kpis?from={PERIOD['from']}&to={PERIOD['to']}" in frame.api_paths
     assert frame.page.locator("#banners [data-banner]").count() == 0
     note = frame.page.locator("#kpi-compare-note").inner_text()
-    assert "Figures as of" in note
+    assert "Figures as of 03:00 PM." in note
     assert "being added" not in note
 
 
@@ -553,6 +556,9 @@ def test_choosing_another_preset_queries_the_kpis_for_that_range(
     assert frame.page.locator("#range-label").inner_text() == (
         "last 90 days · Dec 11, 2025 – Mar 10, 2026"
     )
+    # The server's clock is not the page's here: figures from another day name their date.
+    note = frame.page.locator("#kpi-compare-note").inner_text()
+    assert re.search(r"Figures as of [A-Z][a-z]{2} \d{1,2}, \d\d:\d\d [AP]M\.", note), note
 
 
 def test_default_range_ends_today_in_the_shop_time_zone_not_the_browser_one(
