@@ -1,8 +1,8 @@
 """Measure the dashboard's API at a million orders against a plain SQL full scan in the same run.
 
-For each backend: generate a seeded shop (`bench.generate_shop`), build its rollups, let the
-`kpis.refresh` job compute the preset snapshots, then time through the Flask test client with a
-valid session token, after warm-up requests:
+For each backend: generate a seeded shop (`bench.generate_shop`), build its rollups, fit its
+predictions, let the `kpis.refresh` job compute the preset snapshots, then time through the Flask
+test client with a valid session token, after warm-up requests:
 
 - `GET /api/kpis` for the last 30 and 365 days, as the dashboard gets it (from the snapshot);
 - the same right after an order changed the aggregates, before the job ran again (the answer
@@ -27,6 +27,7 @@ works in a schema of its own there and drops it afterwards. SQLite uses a tempor
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sqlite3
 import statistics
@@ -65,6 +66,7 @@ from shopify_app.db import get_database
 from shopify_app.models import KpiSnapshot
 from shopify_app.retention import kpi_snapshots
 from shopify_app.retention import kpis
+from shopify_app.retention.predictions import refresh_predictions
 from shopify_app.retention.rollups import DEFAULT_ACTIVE_DAYS
 from shopify_app.retention.rollups import bump_version
 
@@ -127,6 +129,7 @@ class BackendResult:
     page_requests: dict[str, Timing]
     full_scan: Timing
     orders_checked: int
+    predictions_seconds: float | None = None
 
     @property
     def page_total_ms(self) -> float:
@@ -172,8 +175,14 @@ def run_backend(
     app = bench_app(url)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     shop = generate_shop(get_database(app), orders=orders, customers=customers, seed=seed, end=end)
+    started = time.perf_counter()
+    with get_database(app).session_scope() as session:
+        # The page's prediction and at-risk requests then read a fitted model and scores.
+        refresh_predictions(session, shop_id=shop.shop_id, now=end)
+    predictions_seconds = time.perf_counter() - started
     _vacuum_analyze(get_database(app).engine)
-    return measure_backend(backend, app, shop, repeat=repeat)
+    result = measure_backend(backend, app, shop, repeat=repeat)
+    return dataclasses.replace(result, predictions_seconds=predictions_seconds)
 
 
 def _vacuum_analyze(engine: sa.Engine) -> None:
@@ -385,16 +394,19 @@ def render_section(results: Sequence[BackendResult], command: str) -> str:
         "a request for a custom period pays; before snapshots, every `/api/kpis` request paid it. "
         "PostgreSQL is vacuumed and analysed after the bulk load, as autovacuum would do.",
         "",
-        "| Backend | Orders | Customers | Insert (s) | Rollup rebuild (s) | Full scan SQL "
+        "| Backend | Orders | Customers | Insert (s) | Rollup rebuild (s) | Predictions (s) "
+        "| Full scan SQL "
         "| `/api/kpis` 30 days, served | 365 days, served | 365 days, served after an order "
         "| Full scan / served 365 days |",
-        "| - | -: | -: | -: | -: | -: | -: | -: | -: | -: |",
+        "| - | -: | -: | -: | -: | -: | -: | -: | -: | -: | -: |",
     ]
     for r in results:
         ratio = r.full_scan.p50_ms / r.kpis_365_days.p50_ms
         lines.append(
             f"| {r.backend} {r.version} | {r.shop.orders:,} | {r.shop.customers:,} "
-            f"| {r.shop.insert_seconds:.0f} | {r.shop.rebuild_seconds:.0f} | {cell(r.full_scan)} "
+            f"| {r.shop.insert_seconds:.0f} | {r.shop.rebuild_seconds:.0f} "
+            f"| {'' if r.predictions_seconds is None else f'{r.predictions_seconds:.0f}'} "
+            f"| {cell(r.full_scan)} "
             f"| {cell(r.kpis_30_days)} | {cell(r.kpis_365_days)} "
             f"| {cell(r.kpis_365_days_after_order)} | {ratio:.0f}x |"
         )
