@@ -25,6 +25,7 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopify_app.db import conflict_insert
 from shopify_app.errors import NotFound
 from shopify_app.models import KpiSnapshot
 from shopify_app.models import Shop
@@ -178,14 +179,7 @@ def _compute(
 
 def _upsert(session: Session, values: dict[str, Any]) -> None:
     """Insert or replace the snapshot, unless one computed at a later version got there first."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        insert = pg_insert(KpiSnapshot).values(**values)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = sqlite_insert(KpiSnapshot).values(**values)  # type: ignore[assignment]
+    insert = conflict_insert(session, KpiSnapshot).values(**values)
     key = ("shop_id", "period_start", "period_end", "active_days")
     table = KpiSnapshot.__table__.c
     session.execute(

@@ -27,10 +27,9 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shopify_app.db import conflict_insert
 from shopify_app.models import Customer
 from shopify_app.models import EmailSuppression
 from shopify_app.models import Message
@@ -126,10 +125,8 @@ def plan_message(
         "created_at": now,
         "updated_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(Message)
+        conflict_insert(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
         .returning(Message.id)
@@ -271,10 +268,8 @@ def record_suppression(
     now: datetime,
 ) -> bool:
     """Remember never to email *email* again; return False when it was already recorded."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = session.execute(
-        insert(EmailSuppression)
+        conflict_insert(session, EmailSuppression)
         .values(shop_id=shop_id, email=email, reason=reason, message_id=message_id, created_at=now)
         .on_conflict_do_nothing(index_elements=["shop_id", "email"])
         .returning(EmailSuppression.id)

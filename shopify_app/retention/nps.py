@@ -21,10 +21,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shopify_app.db import conflict_insert
 from shopify_app.errors import AppError
 from shopify_app.models import Customer
 from shopify_app.models import Message
@@ -128,10 +127,8 @@ def record_answer(
 ) -> NpsAnswer:
     """Record the score a signed link carries, once per message; refuse anything not genuine."""
     message, shop, score = _resolve(session, secret_key=secret_key, token=token)
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     inserted = session.execute(
-        insert(NpsResponse)
+        conflict_insert(session, NpsResponse)
         .values(
             shop_id=message.shop_id, customer_id=message.customer_id, message_id=message.id,
             order_id=message.order_id, score=score, responded_at=now, created_at=now,

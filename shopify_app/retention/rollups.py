@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from shopify_app.db import conflict_insert
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
@@ -607,14 +608,7 @@ def _insert_customer_rows(
 
 
 def _insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(model).values(**values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(model).values(**values).on_conflict_do_nothing())
+    session.execute(conflict_insert(session, model).values(**values).on_conflict_do_nothing())
 
 
 def _apply_deltas(
