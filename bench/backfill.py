@@ -149,7 +149,7 @@ def import_all(database_url: str, file_url: str, shop_id: int) -> tuple[int, flo
     from shopify_app.db import Database
     from shopify_app.gateway import bulk
     from shopify_app.models import Shop
-    from shopify_app.retention import backfill
+    from shopify_app.store.sync import backfill
 
     database = Database(database_url)
     factory: sessionmaker[Any] = database.session_factory

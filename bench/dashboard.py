@@ -62,13 +62,13 @@ from bench.report import machine_description
 from bench.report import replace_section
 from shopify_app import create_app
 from shopify_app import migrations_runner
+from shopify_app.analytics import kpi_snapshots
+from shopify_app.analytics import kpis
+from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
+from shopify_app.analytics.rollups import bump_version
 from shopify_app.db import get_database
 from shopify_app.models import KpiSnapshot
-from shopify_app.retention import kpi_snapshots
-from shopify_app.retention import kpis
-from shopify_app.retention.predictions import refresh_predictions
-from shopify_app.retention.rollups import DEFAULT_ACTIVE_DAYS
-from shopify_app.retention.rollups import bump_version
+from shopify_app.predictions.scoring import refresh_predictions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"

@@ -28,13 +28,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from shopify_app import migrations_runner
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import Customer
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
 from shopify_app.models import Shop
-from shopify_app.retention.rollups import rebuild_rollups
 
 DEFAULT_ORDERS = 1_000_000
 DEFAULT_CUSTOMERS = 200_000

@@ -10,8 +10,8 @@ from flask import Flask
 from shopify_app.db import get_database
 from shopify_app.models import BackfillRun
 from shopify_app.models.base import utcnow
-from shopify_app.retention import backfill
 from shopify_app.shop_clients import graphql_client_for
+from shopify_app.store.sync import backfill
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from flask import Flask
 
+from shopify_app.analytics.kpi_snapshots import refresh_snapshots
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
-from shopify_app.retention.kpi_snapshots import refresh_snapshots
 
 
 def refresh_kpi_snapshots(app: Flask, shop_id: int, now: datetime) -> int:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from shopify_app.db import get_database
 from shopify_app.models import Shop
 from shopify_app.models.base import utcnow
-from shopify_app.retention import predictions
-from shopify_app.retention.predictions import PredictionRun
+from shopify_app.predictions import scoring as predictions
+from shopify_app.predictions.scoring import PredictionRun
 
 logger = logging.getLogger(__name__)
 

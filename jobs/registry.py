@@ -19,17 +19,17 @@ from sqlalchemy.orm import Session
 
 from jobs import tasks
 from jobs.kpi_snapshots import refresh_kpi_snapshots
+from shopify_app.adapters.smtp import SMTPMailer
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
-from shopify_app.retention import attribution
-from shopify_app.retention.flows import abandoned_checkout
-from shopify_app.retention.flows import replenishment
-from shopify_app.retention.flows import review_request
-from shopify_app.retention.flows import win_back
-from shopify_app.retention.mailer import SMTPMailer
-from shopify_app.retention.sender import SenderConfig
-from shopify_app.retention.sender import send_due_messages
-from shopify_app.retention.template_overrides import load_template_override
+from shopify_app.messaging import attribution
+from shopify_app.messaging.flows import abandoned_checkout
+from shopify_app.messaging.flows import replenishment
+from shopify_app.messaging.flows import review_request
+from shopify_app.messaging.flows import win_back
+from shopify_app.messaging.sender import SenderConfig
+from shopify_app.messaging.sender import send_due_messages
+from shopify_app.messaging.template_overrides import load_template_override
 
 JobFunction = Callable[[Flask, int, datetime], object]
 ShopService = Callable[..., int]

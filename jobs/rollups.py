@@ -7,9 +7,9 @@ from datetime import datetime
 
 from flask import Flask
 
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
-from shopify_app.retention.rollups import rebuild_rollups
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from shopify_app import db
     from shopify_app import errors
     from shopify_app.settings import load_settings
-    from shopify_app.token_cipher import TokenCipher
+    from shopify_app.store.token_cipher import TokenCipher
 
     app = Flask(
         __name__,
@@ -56,23 +56,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from shopify_app import health
-    from shopify_app.auth import app_home
-    from shopify_app.auth import oauth_views
-    from shopify_app.auth.session_guard import create_api_blueprint
-    from shopify_app.dashboard import backfill_api
-    from shopify_app.dashboard import flow_results_api
-    from shopify_app.dashboard import kpi_api
-    from shopify_app.dashboard import nps_api
-    from shopify_app.dashboard import pages
-    from shopify_app.dashboard import predictions_api
-    from shopify_app.dashboard import privacy_api
-    from shopify_app.dashboard import settings_api
-    from shopify_app.dashboard import settings_page
-    from shopify_app.dashboard import shop_api
-    from shopify_app.dashboard import webhook_problems_api
-    from shopify_app.retention import nps_views
-    from shopify_app.retention import public_views as messaging_public_views
+    from shopify_app.web import health
+    from shopify_app.web.auth import app_home
+    from shopify_app.web.auth import oauth_views
+    from shopify_app.web.auth.session_guard import create_api_blueprint
+    from shopify_app.web.dashboard import backfill_api
+    from shopify_app.web.dashboard import flow_results_api
+    from shopify_app.web.dashboard import kpi_api
+    from shopify_app.web.dashboard import nps_api
+    from shopify_app.web.dashboard import pages
+    from shopify_app.web.dashboard import predictions_api
+    from shopify_app.web.dashboard import privacy_api
+    from shopify_app.web.dashboard import settings_api
+    from shopify_app.web.dashboard import settings_page
+    from shopify_app.web.dashboard import shop_api
+    from shopify_app.web.dashboard import webhook_problems_api
+    from shopify_app.web.public import nps as nps_views
+    from shopify_app.web.public import unsubscribe as messaging_public_views
     from webhooks import endpoint as webhook_endpoint
 
     api = create_api_blueprint()
@@ -96,6 +96,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhook_endpoint.bp)
     app.register_blueprint(health.bp)
     if app.extensions["settings"].demo_mode:
-        from shopify_app.dashboard import demo_launcher
+        from shopify_app.web.dashboard import demo_launcher
 
         app.register_blueprint(demo_launcher.bp)

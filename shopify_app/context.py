@@ -7,7 +7,7 @@ from flask import current_app
 
 from shopify_app.gateway.oauth import AppCredentials
 from shopify_app.settings import Settings
-from shopify_app.token_cipher import TokenCipher
+from shopify_app.store.token_cipher import TokenCipher
 
 
 def get_settings(app: Flask | None = None) -> Settings:

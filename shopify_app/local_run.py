@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from shopify_app import PROJECT_ROOT
-from shopify_app.dashboard.demo_launcher import OUTBOX_DIR
-from shopify_app.token_cipher import generate_key
+from shopify_app.store.token_cipher import generate_key
+from shopify_app.web.dashboard.demo_launcher import OUTBOX_DIR
 
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 LOCAL_ENV = INSTANCE_DIR / "local.env"
@@ -93,13 +93,13 @@ def install_demo_shop(app: Any, *, now: datetime) -> int:
     """Install the demo shop with a local, non-expiring credential; it never calls Shopify."""
     from sqlalchemy import delete
 
-    from shopify_app.auth.credentials import install_shop
     from shopify_app.context import get_cipher
     from shopify_app.db import get_database
     from shopify_app.demo import DEMO_SHOP_DOMAIN
     from shopify_app.gateway.oauth import TokenGrant
     from shopify_app.models.backfill_run import BackfillRun
     from shopify_app.settings import DEFAULT_SCOPES
+    from shopify_app.store.credentials import install_shop
 
     grant = TokenGrant(
         access_token="local-demo-token",

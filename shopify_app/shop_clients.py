@@ -8,12 +8,12 @@ from datetime import datetime
 
 from flask import Flask
 
-from shopify_app.auth.credentials import get_access_token
 from shopify_app.context import get_app_credentials
 from shopify_app.context import get_cipher
 from shopify_app.db import get_database
 from shopify_app.gateway.graphql import GraphQLClient
 from shopify_app.models import Shop
+from shopify_app.store.credentials import get_access_token
 
 
 def graphql_client_for(

@@ -19,12 +19,12 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from shopify_app import create_app
-from shopify_app.auth.credentials import install_shop
 from shopify_app.db import Database
 from shopify_app.db import get_database
 from shopify_app.gateway.oauth import TokenGrant
 from shopify_app.models import Shop
-from shopify_app.token_cipher import TokenCipher
+from shopify_app.store.credentials import install_shop
+from shopify_app.store.token_cipher import TokenCipher
 from tests.support import database as test_db
 from tests.support.shopify import API_KEY
 from tests.support.shopify import API_SECRET

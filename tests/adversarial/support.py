@@ -12,11 +12,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopProfile
 from shopify_app.demo.generator import ShopSimulation
-from shopify_app.retention.rollups import rebuild_rollups
 from tests.support.shopify import webhook_headers
 from webhooks.worker import drain
 

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.signed_links import make_token
+from shopify_app.messaging.signed_links import read_token
 from shopify_app.models import Customer
 from shopify_app.models import Shop
-from shopify_app.retention.signed_links import make_token
-from shopify_app.retention.signed_links import read_token
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink

@@ -31,6 +31,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
+from shopify_app.analytics import kpis
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import Checkout
 from shopify_app.models import Customer
@@ -40,8 +42,6 @@ from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from shopify_app.retention import kpis
-from shopify_app.retention.rollups import rebuild_rollups
 from tests.adversarial.support import STREAM_NOW
 from tests.adversarial.support import demo_events
 from tests.adversarial.support import scale

@@ -17,9 +17,9 @@ from shopify_app.db import Database
 from shopify_app.db import get_database
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
-from shopify_app.token_cipher import TokenCipher
-from shopify_app.token_cipher import TokenDecryptionError
-from shopify_app.token_cipher import generate_key
+from shopify_app.store.token_cipher import TokenCipher
+from shopify_app.store.token_cipher import TokenDecryptionError
+from shopify_app.store.token_cipher import generate_key
 from tests.conftest import TEST_SETTINGS
 from tests.conftest import TOKEN_KEY
 

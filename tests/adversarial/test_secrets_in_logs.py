@@ -16,11 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
 
-from shopify_app.auth.credentials import get_access_token
 from shopify_app.context import get_app_credentials
 from shopify_app.context import get_cipher
 from shopify_app.db import Database
 from shopify_app.models import ShopCredential
+from shopify_app.store.credentials import get_access_token
 from tests.support import flows
 from tests.support.handlers import load_payload
 from tests.support.mail import SmtpSink

@@ -16,13 +16,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 from sqlalchemy.orm import Session
 
+from shopify_app.adapters.smtp import SMTPMailer
 from shopify_app.db import Database
+from shopify_app.messaging.flows import abandoned_checkout
+from shopify_app.messaging.sender import SenderConfig
+from shopify_app.messaging.sender import send_due_messages
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention.flows import abandoned_checkout
-from shopify_app.retention.mailer import SMTPMailer
-from shopify_app.retention.sender import SenderConfig
-from shopify_app.retention.sender import send_due_messages
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from shopify_app.dashboard import kpi_api
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import BackfillRun
 from shopify_app.models import Customer
@@ -38,9 +38,9 @@ from shopify_app.models import ShopCredential
 from shopify_app.models import WebhookDelivery
 from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.models.webhook_delivery import DeliveryStatus
-from shopify_app.retention.predictions import refresh_predictions
-from shopify_app.retention.privacy import process_data_request
-from shopify_app.retention.rollups import rebuild_rollups
+from shopify_app.predictions.scoring import refresh_predictions
+from shopify_app.privacy.service import process_data_request
+from shopify_app.web.dashboard import kpi_api
 from tests.support import database as test_db
 from tests.support.kpi_example import add_order
 from tests.support.shopify import make_session_token

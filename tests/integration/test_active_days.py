@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from jobs.rollups import rebuild_shop_rollups
 from shopify_app import migrations_runner
+from shopify_app.analytics import kpis
+from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
+from shopify_app.analytics.rollups import active_spans
+from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups import tracked_active_windows
 from shopify_app.db import Database
 from shopify_app.models import RollupActiveDay
 from shopify_app.models import Shop
-from shopify_app.retention import kpis
-from shopify_app.retention.rollups import DEFAULT_ACTIVE_DAYS
-from shopify_app.retention.rollups import active_spans
-from shopify_app.retention.rollups import rebuild_rollups
-from shopify_app.retention.rollups import tracked_active_windows
 from tests.integration.test_rollups import play_event_stream
 from tests.integration.test_rollups import snapshot
 from tests.support.kpi_example import EXAMPLE_NOW

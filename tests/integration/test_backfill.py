@@ -30,9 +30,9 @@ from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
 from shopify_app.models.backfill_run import BackfillKind
 from shopify_app.models.backfill_run import BackfillStatus
-from shopify_app.retention import backfill
-from shopify_app.retention import graphql_shapes
-from shopify_app.retention import orders
+from shopify_app.store import orders
+from shopify_app.store.sync import backfill
+from shopify_app.store.sync import graphql_shapes
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
 from tests.support.shopify import webhook_headers

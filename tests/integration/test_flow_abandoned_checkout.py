@@ -14,11 +14,11 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flows import abandoned_checkout
+from shopify_app.messaging.outbox import PlannedMessage
+from shopify_app.messaging.outbox import plan_message
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention.flows import abandoned_checkout
-from shopify_app.retention.messaging import PlannedMessage
-from shopify_app.retention.messaging import plan_message
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flows import replenishment
 from shopify_app.models import MessageStatus
 from shopify_app.models import ReplenishmentInterval
 from shopify_app.models import Shop
-from shopify_app.retention.flows import replenishment
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part

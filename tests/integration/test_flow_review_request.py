@@ -14,9 +14,9 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flows import review_request
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention.flows import review_request
 from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flow_settings import InvalidFlowSettings
+from shopify_app.messaging.flow_settings import ensure_default_settings
+from shopify_app.messaging.flow_settings import load_flow_config
+from shopify_app.messaging.flow_settings import load_messaging_rules
+from shopify_app.messaging.flow_settings import save_flow_config
 from shopify_app.models import FlowSettings
 from shopify_app.models import Shop
-from shopify_app.retention.flow_settings import InvalidFlowSettings
-from shopify_app.retention.flow_settings import ensure_default_settings
-from shopify_app.retention.flow_settings import load_flow_config
-from shopify_app.retention.flow_settings import load_messaging_rules
-from shopify_app.retention.flow_settings import save_flow_config
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

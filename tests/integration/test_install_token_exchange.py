@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from shopify_app.db import Database
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
-from shopify_app.token_cipher import TokenCipher
+from shopify_app.store.token_cipher import TokenCipher
 from tests.support.shopify import API_KEY
 from tests.support.shopify import API_SECRET
 from tests.support.shopify import make_session_token

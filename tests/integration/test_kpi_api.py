@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from shopify_app.dashboard import kpi_api
 from shopify_app.models import Shop
+from shopify_app.web.dashboard import kpi_api
 from tests.support.kpi_example import EXAMPLE_NOW
 from tests.support.kpi_example import add_order
 from tests.support.kpi_example import build_example

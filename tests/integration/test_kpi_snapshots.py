@@ -13,15 +13,15 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_app.dashboard import kpi_api
+from shopify_app.analytics import kpi_snapshots
+from shopify_app.analytics import kpis
+from shopify_app.analytics.rollups import current_version
+from shopify_app.analytics.rollups import note_order_changed
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import KpiSnapshot
 from shopify_app.models import Shop
-from shopify_app.retention import kpi_snapshots
-from shopify_app.retention import kpis
-from shopify_app.retention.rollups import current_version
-from shopify_app.retention.rollups import note_order_changed
-from shopify_app.retention.rollups import rebuild_rollups
+from shopify_app.web.dashboard import kpi_api
 from tests.support.kpi_example import EXAMPLE_NOW
 from tests.support.kpi_example import Example
 from tests.support.kpi_example import add_order

@@ -10,11 +10,11 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flows import abandoned_checkout
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention import privacy
-from shopify_app.retention import shops
-from shopify_app.retention.flows import abandoned_checkout
+from shopify_app.privacy import service as privacy
+from shopify_app.store import shops
 from tests.support import flows
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.nps import count_scores
+from shopify_app.messaging.signed_links import make_token
 from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
-from shopify_app.retention.nps import count_scores
-from shopify_app.retention.privacy import export_customer_data
-from shopify_app.retention.privacy import redact_customer
-from shopify_app.retention.signed_links import make_token
+from shopify_app.privacy.service import export_customer_data
+from shopify_app.privacy.service import redact_customer
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support import lifecycle

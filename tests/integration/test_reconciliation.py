@@ -26,9 +26,9 @@ from shopify_app.models import Checkout
 from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import SyncWatermark
-from shopify_app.retention import graphql_shapes
-from shopify_app.retention import orders
-from shopify_app.retention import reconciliation
+from shopify_app.store import orders
+from shopify_app.store.sync import graphql_shapes
+from shopify_app.store.sync import reconciliation
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ALPHA = "alpha.myshopify.com"

@@ -14,15 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.rollups import rebuild_shop_rollups
+from shopify_app.analytics.rollups import ROLLUP_MODELS
+from shopify_app.analytics.rollups import note_order_changed
+from shopify_app.analytics.rollups import note_refund_recorded
+from shopify_app.analytics.rollups import rebuild_rollups
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RollupCustomer
 from shopify_app.models import RollupDay
 from shopify_app.models import Shop
-from shopify_app.retention.rollups import ROLLUP_MODELS
-from shopify_app.retention.rollups import note_order_changed
-from shopify_app.retention.rollups import note_refund_recorded
-from shopify_app.retention.rollups import rebuild_rollups
 from tests.support.kpi_example import EXAMPLE_NOW
 from tests.support.kpi_example import add_customer
 from tests.support.kpi_example import add_order

@@ -19,16 +19,16 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopify_app.adapters.smtp import OutgoingEmail
 from shopify_app.db import Database
+from shopify_app.messaging import sender
+from shopify_app.messaging.flows import abandoned_checkout
+from shopify_app.messaging.flows import replenishment
+from shopify_app.messaging.outbox import PlannedMessage
+from shopify_app.messaging.outbox import plan_message
 from shopify_app.models import Customer
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention import sender
-from shopify_app.retention.flows import abandoned_checkout
-from shopify_app.retention.flows import replenishment
-from shopify_app.retention.mailer import OutgoingEmail
-from shopify_app.retention.messaging import PlannedMessage
-from shopify_app.retention.messaging import plan_message
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flows import review_request
 from shopify_app.models import EmailTemplateOverride
 from shopify_app.models import Shop
-from shopify_app.retention.flows import review_request
 from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink

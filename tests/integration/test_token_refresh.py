@@ -14,14 +14,14 @@ import pytest
 import responses
 from responses import matchers
 
-from shopify_app.auth.credentials import ShopNotInstalled
-from shopify_app.auth.credentials import get_access_token
 from shopify_app.db import Database
 from shopify_app.gateway.errors import ShopifyAuthError
 from shopify_app.gateway.oauth import AppCredentials
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
-from shopify_app.token_cipher import TokenCipher
+from shopify_app.store.credentials import ShopNotInstalled
+from shopify_app.store.credentials import get_access_token
+from shopify_app.store.token_cipher import TokenCipher
 from tests.support.shopify import API_KEY
 from tests.support.shopify import API_SECRET
 from tests.support.shopify import token_response

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
 from shopify_app.gateway.graphql import graphql_endpoint
+from shopify_app.messaging.signed_links import make_token
 from shopify_app.models import Customer
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.retention.signed_links import make_token
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink

@@ -38,6 +38,7 @@ from jobs import tasks
 from shopify_app import create_app
 from shopify_app.db import Database
 from shopify_app.db import get_database
+from shopify_app.messaging.flows import abandoned_checkout
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import Message
 from shopify_app.models import MessageStatus
@@ -45,7 +46,6 @@ from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
-from shopify_app.retention.flows import abandoned_checkout
 from tests.conftest import TEST_SETTINGS
 from tests.support import database as test_db
 from tests.support import flows
@@ -177,9 +177,9 @@ def cluster(postgres_url: str, shared_redis: str, smtp: SmtpSink) -> Iterator[Cl
 
 @pytest.fixture
 def shop(database: Database, make_app: Callable[[str], Flask]) -> Shop:
-    from shopify_app.auth.credentials import install_shop
     from shopify_app.gateway.oauth import TokenGrant
-    from shopify_app.token_cipher import TokenCipher
+    from shopify_app.store.credentials import install_shop
+    from shopify_app.store.token_cipher import TokenCipher
     from tests.conftest import TOKEN_KEY
 
     installed = utcnow()

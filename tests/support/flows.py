@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
+from shopify_app.messaging.flow_settings import load_flow_config
+from shopify_app.messaging.flow_settings import save_flow_config
 from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import Shop
-from shopify_app.retention.checkouts import upsert_checkout
-from shopify_app.retention.flow_settings import load_flow_config
-from shopify_app.retention.flow_settings import save_flow_config
-from shopify_app.retention.orders import upsert_order
+from shopify_app.store.checkouts import upsert_checkout
+from shopify_app.store.orders import upsert_order
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from shopify_app.analytics.rollups import note_order_changed
+from shopify_app.analytics.rollups import note_refund_recorded
 from shopify_app.models import Customer
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
-from shopify_app.retention.rollups import note_order_changed
-from shopify_app.retention.rollups import note_refund_recorded
 
 NEW_YORK = ZoneInfo("America/New_York")
 EXAMPLE_NOW = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)

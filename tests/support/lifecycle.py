@@ -19,8 +19,8 @@ from shopify_app.models import CustomerPrediction
 from shopify_app.models import Order
 from shopify_app.models import PredictionModelFit
 from shopify_app.models import Shop
-from shopify_app.retention.fulfillments import upsert_fulfillment
-from shopify_app.retention.refunds import record_refund
+from shopify_app.store.fulfillments import upsert_fulfillment
+from shopify_app.store.refunds import record_refund
 from tests.support.mail import html_part
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shopify_app.retention import clv_model
-from shopify_app.retention.clv_model import BgNbdParams
-from shopify_app.retention.clv_model import GammaGammaParams
+from shopify_app.predictions import clv_model
+from shopify_app.predictions.clv_model import BgNbdParams
+from shopify_app.predictions.clv_model import GammaGammaParams
 
 CDNOW = Path(__file__).resolve().parent.parent / "fixtures" / (
     "cdnow_customers_summary_with_transactions.csv"

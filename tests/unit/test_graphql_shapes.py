@@ -10,8 +10,8 @@ import pytest
 
 from shopify_app.gateway.bulk import BulkResultCorrupt
 from shopify_app.gateway.bulk import group_bulk_objects
-from shopify_app.retention import graphql_shapes
-from shopify_app.retention.graphql_shapes import UnconvertibleObject
+from shopify_app.store.sync import graphql_shapes
+from shopify_app.store.sync.graphql_shapes import UnconvertibleObject
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

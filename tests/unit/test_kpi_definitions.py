@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shopify_app.retention import kpis
-from shopify_app.retention.rollups import OrderFact
-from shopify_app.retention.rollups import customer_key
-from shopify_app.retention.rollups import derive_customer
-from shopify_app.retention.rollups import order_fact
+from shopify_app.analytics import kpis
+from shopify_app.analytics.rollups import OrderFact
+from shopify_app.analytics.rollups import customer_key
+from shopify_app.analytics.rollups import derive_customer
+from shopify_app.analytics.rollups import order_fact
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from shopify_app.retention.payloads import InvalidPayload
-from shopify_app.retention.payloads import is_stale
-from shopify_app.retention.payloads import parse_datetime
-from shopify_app.retention.payloads import parse_decimal
-from shopify_app.retention.payloads import parse_id
-from shopify_app.retention.payloads import shop_money
+from shopify_app.store.payloads import InvalidPayload
+from shopify_app.store.payloads import is_stale
+from shopify_app.store.payloads import parse_datetime
+from shopify_app.store.payloads import parse_decimal
+from shopify_app.store.payloads import parse_id
+from shopify_app.store.payloads import shop_money
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -6,15 +6,15 @@ service into a handler. Each service is idempotent and order-independent (see it
 
 from __future__ import annotations
 
-from shopify_app.retention.checkouts import delete_checkout
-from shopify_app.retention.checkouts import upsert_checkout
-from shopify_app.retention.customers import apply_email_consent
-from shopify_app.retention.customers import delete_customer
-from shopify_app.retention.customers import upsert_customer
-from shopify_app.retention.fulfillments import upsert_fulfillment
-from shopify_app.retention.orders import upsert_order
-from shopify_app.retention.refunds import record_refund
-from shopify_app.retention.shops import update_shop_details
+from shopify_app.store.checkouts import delete_checkout
+from shopify_app.store.checkouts import upsert_checkout
+from shopify_app.store.customers import apply_email_consent
+from shopify_app.store.customers import delete_customer
+from shopify_app.store.customers import upsert_customer
+from shopify_app.store.fulfillments import upsert_fulfillment
+from shopify_app.store.orders import upsert_order
+from shopify_app.store.refunds import record_refund
+from shopify_app.store.shops import update_shop_details
 from webhooks.handlers import privacy
 from webhooks.handlers import shop
 from webhooks.handlers._common import for_stored_shop

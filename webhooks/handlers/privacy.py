@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from shopify_app.retention.privacy import process_customer_redaction
-from shopify_app.retention.privacy import process_data_request
-from shopify_app.retention.privacy import process_shop_redaction
+from shopify_app.privacy.service import process_customer_redaction
+from shopify_app.privacy.service import process_data_request
+from shopify_app.privacy.service import process_shop_redaction
 from webhooks.registry import DeliveryContext
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shopify_app.models import Shop
-from shopify_app.retention.shops import mark_uninstalled
+from shopify_app.store.shops import mark_uninstalled
 from webhooks.handlers._common import skip_unknown_shop
 from webhooks.registry import DeliveryContext
 

@@ -1,0 +1,1 @@
+"""Retention analytics: rollups kept in step with orders, KPI read models and their snapshots."""

@@ -1,0 +1,1 @@
+"""Lifecycle messaging: the outbox, its rules, templates, the sender, links, NPS and attribution."""

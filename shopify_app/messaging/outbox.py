@@ -1,0 +1,378 @@
+"""The messaging core every flow uses: plan, cancel, and the rules a message must pass to go out.
+
+A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner calls
+`plan_message()` with a dedupe key; the sender (`shopify_app.messaging.sender`) later asks
+`decide()` what to do with each due message: cancel it (the flow's exit check), suppress it
+(consent), defer it (quiet hours, frequency cap), hold it out (control group) or send it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from marshmallow import Schema
+from sqlalchemy import and_
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from shopify_app.db import conflict_insert
+from shopify_app.messaging.flow_settings import QuietHours
+from shopify_app.models import Customer
+from shopify_app.models import EmailSuppression
+from shopify_app.models import Message
+from shopify_app.models import MessageStatus
+from shopify_app.models import Shop
+from shopify_app.models.message import PENDING_STATUSES
+
+logger = logging.getLogger(__name__)
+
+Planner = Callable[..., int]
+"""`planner(session, *, shop_id, now) -> int`: plan due messages, return how many were new."""
+
+ExitCheck = Callable[[Session, Message, datetime], str | None]
+"""Return why *message* is no longer wanted (it is then cancelled), or None to go ahead."""
+
+SendContext = Callable[..., dict[str, Any]]
+"""`send_context(session, message, *, app_url, secret_key) -> dict`: context added at send time."""
+
+HARD_BLOCKING_CONSENT = frozenset({"unsubscribed", "redacted", "invalid"})
+
+
+@dataclass(frozen=True)
+class FlowDefinition:
+    """What the core needs to know about a flow; register it in `flows.FLOWS`."""
+
+    name: str
+    priority: int  # lower goes first when the frequency cap allows only one message
+    is_marketing: bool
+    template: str  # templates/emails/<template>.{subject.txt,html,txt}
+    params_schema: type[Schema]
+    plan: Planner
+    exit_reason: ExitCheck
+    enabled_by_default: bool = True
+    # Whether the flow's settings can widen the audience to everyone who gave an email.
+    audience_param: str | None = None
+    # Context computed right before rendering, e.g. signed links that need the message id.
+    send_context: SendContext | None = None
+
+
+@dataclass
+class PlannedMessage:
+    """What a planner wants to send; `plan_message()` writes it once per dedupe key."""
+
+    flow: FlowDefinition
+    step: int
+    dedupe_key: str
+    due_at: datetime
+    email: str
+    customer_id: int | None = None
+    series_key: str | None = None
+    checkout_token: str | None = None
+    order_id: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    cleaned = email.strip().lower()
+    return cleaned or None
+
+
+def plan_message(
+    session: Session, *, shop_id: int, message: PlannedMessage, holdout_share: float,
+    now: datetime,
+) -> bool:
+    """Insert *message* unless its dedupe key exists; return whether it was new.
+
+    The unique constraint, not a prior check, makes planning idempotent, also when two planners
+    run at once.
+    """
+    buyer = str(message.customer_id) if message.customer_id else normalize_email(message.email)
+    values = {
+        "shop_id": shop_id,
+        "flow": message.flow.name,
+        "step": message.step,
+        "is_marketing": message.flow.is_marketing,
+        "priority": message.flow.priority,
+        "dedupe_key": message.dedupe_key,
+        "series_key": message.series_key,
+        "customer_id": message.customer_id,
+        "email": normalize_email(message.email),
+        "checkout_token": message.checkout_token,
+        "order_id": message.order_id,
+        "context": message.context,
+        "status": MessageStatus.PLANNED.name,
+        "is_holdout": is_in_holdout(
+            shop_id=shop_id, flow=message.flow.name, buyer=buyer or "", share=holdout_share
+        ),
+        "due_at": message.due_at,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    statement = (
+        conflict_insert(session, Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["shop_id", "dedupe_key"])
+        .returning(Message.id)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def cancel_pending(
+    session: Session, *, shop_id: int, reason: str, now: datetime, where: Any = None
+) -> int:
+    """Cancel the shop's messages that have not gone out yet (optionally only those *where*)."""
+    statement = (
+        update(Message)
+        .where(Message.shop_id == shop_id, Message.status.in_(PENDING_STATUSES))
+        .values(status=MessageStatus.CANCELLED, status_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if where is not None:
+        statement = statement.where(where)
+    result = session.execute(statement)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def is_in_holdout(*, shop_id: int, flow: str, buyer: str, share: float) -> bool:
+    """Tell whether *buyer* is in the flow's control group: stable, and about *share* of buyers."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{shop_id}:{flow}:{buyer}".encode()).digest()
+    bucket = int.from_bytes(digest[:8], "big") / 2**64
+    return bucket < share
+
+
+def shop_zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def quiet_hours_end(now: datetime, *, zone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
+    """Return when the quiet hours around *now* end (aware UTC), or None when *now* is not quiet.
+
+    Wall-clock times are read in the shop's zone, so the window stays 21:00-08:00 local on both
+    sides of a DST change.
+    """
+    if quiet is None:
+        return None
+    local = now.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    start, end = quiet.start, quiet.end
+    if start < end:
+        inside = start <= clock < end
+        end_date = local.date()
+    else:  # the window wraps past midnight
+        inside = clock >= start or clock < end
+        end_date = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    wall = datetime.combine(end_date, end, tzinfo=zone)
+    # Round-trip through UTC so a wall time inside a spring-forward gap lands on a real instant.
+    return wall.astimezone(ZoneInfo("UTC")).astimezone(now.tzinfo)
+
+
+def frequency_cap_until(
+    session: Session, *, shop_id: int, customer_id: int | None, email: str | None,
+    cap: timedelta, now: datetime,
+) -> datetime | None:
+    """Return when the buyer may get the next marketing email, or None when they may now."""
+    if cap <= timedelta(0):
+        return None
+    buyers = []
+    if customer_id is not None:
+        buyers.append(Message.customer_id == customer_id)
+    if email:
+        buyers.append(Message.email == email)
+    if not buyers:
+        return None
+    latest = session.scalar(
+        select(func.max(func.coalesce(Message.sent_at, Message.claimed_at))).where(
+            Message.shop_id == shop_id,
+            Message.is_marketing.is_(True),
+            or_(*buyers),
+            or_(
+                and_(Message.status == MessageStatus.SENT, Message.sent_at > now - cap),
+                and_(
+                    Message.status.in_((MessageStatus.CLAIMED, MessageStatus.NEEDS_REVIEW)),
+                    Message.claimed_at > now - cap,
+                ),
+            ),
+        )
+    )
+    if latest is None:
+        return None
+    latest = _aware(latest)
+    return latest + cap if latest + cap > now else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def suppression_reason(
+    session: Session, *, shop_id: int, customer: Customer | None, email: str | None,
+    is_marketing: bool, audience_everyone: bool = False,
+) -> str | None:
+    """Return why the address must not get this message, or None when it may.
+
+    Unsubscribed, redacted and bounced addresses never get anything; marketing needs consent
+    unless the merchant widened the audience to everyone who gave an email at checkout.
+    """
+    if not email:
+        return "no_email"
+    if customer is not None:
+        if customer.redacted_at is not None:
+            return "redacted"
+        if customer.email_bounced_at is not None:
+            return "bounced"
+        if customer.unsubscribed_at is not None:
+            return "unsubscribed"
+    suppressed = session.scalar(
+        select(EmailSuppression.reason).where(
+            EmailSuppression.shop_id == shop_id, EmailSuppression.email == email
+        )
+    )
+    if suppressed:
+        return suppressed
+    state = (customer.email_consent_state or "").lower() if customer is not None else ""
+    if state in HARD_BLOCKING_CONSENT:
+        return state if state != "invalid" else "bounced"
+    if not is_marketing:
+        return None
+    if state == "subscribed":
+        return None
+    return None if audience_everyone else "not_subscribed"
+
+
+def record_suppression(
+    session: Session, *, shop_id: int, email: str, reason: str, message_id: int | None,
+    now: datetime,
+) -> bool:
+    """Remember never to email *email* again; return False when it was already recorded."""
+    result = session.execute(
+        conflict_insert(session, EmailSuppression)
+        .values(shop_id=shop_id, email=email, reason=reason, message_id=message_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["shop_id", "email"])
+        .returning(EmailSuppression.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+def cancel_pending_for_buyer(
+    session: Session, *, shop_id: int, customer_id: int | None, email: str | None, reason: str,
+    now: datetime, marketing_only: bool = True,
+) -> int:
+    """Cancel the buyer's messages not sent yet (after an unsubscribe, bounce or redaction)."""
+    buyers = []
+    if customer_id is not None:
+        buyers.append(Message.customer_id == customer_id)
+    if email:
+        buyers.append(Message.email == email)
+    if not buyers:
+        return 0
+    condition = or_(*buyers)
+    if marketing_only:
+        condition = and_(condition, Message.is_marketing.is_(True))
+    return cancel_pending(session, shop_id=shop_id, reason=reason, now=now, where=condition)
+
+
+def redact_customer_messages(
+    session: Session, *, shop_id: int, customer_id: int | None, email: str | None, now: datetime
+) -> int:
+    """Erase a buyer's personal data from the outbox (privacy redaction); keep the counts."""
+    buyers = []
+    if customer_id is not None:
+        buyers.append(Message.customer_id == customer_id)
+    normalized = normalize_email(email)
+    if normalized:
+        buyers.append(Message.email == normalized)
+    if not buyers:
+        return 0
+    condition = or_(*buyers)
+    emails = set(
+        session.scalars(
+            select(Message.email)
+            .where(Message.shop_id == shop_id, condition, Message.email.is_not(None))
+            .distinct()
+        )
+    )
+    if normalized:
+        emails.add(normalized)
+    cancelled = cancel_pending(
+        session, shop_id=shop_id, reason="redacted", now=now, where=condition
+    )
+    session.execute(
+        update(Message)
+        .where(Message.shop_id == shop_id, condition)
+        .values(email=None, context={}, subject=None, series_key=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if emails:
+        session.execute(
+            delete(EmailSuppression).where(
+                EmailSuppression.shop_id == shop_id, EmailSuppression.email.in_(emails)
+            )
+        )
+    return cancelled
+
+
+def redact_outbox(
+    session: Session, shop: Shop, customer: Customer | None, email: str | None, now: datetime
+) -> None:
+    """Join `privacy.redact_customer`: cancel and scrub the customer's messages."""
+    redact_customer_messages(
+        session, shop_id=shop.id, customer_id=customer.id if customer is not None else None,
+        email=email, now=now,
+    )
+
+
+def export_outbox(
+    session: Session, shop: Shop, customer: Customer | None, email: str | None
+) -> list[dict[str, Any]]:
+    """Join `privacy.export_customer_data`: the lifecycle emails planned for the customer."""
+    buyers = []
+    if customer is not None:
+        buyers.append(Message.customer_id == customer.id)
+    normalized = normalize_email(email)
+    if normalized:
+        buyers.append(Message.email == normalized)
+    if not buyers:
+        return []
+    rows = session.scalars(
+        select(Message).where(Message.shop_id == shop.id, or_(*buyers)).order_by(Message.id)
+    )
+    return [
+        {
+            "flow": m.flow, "step": m.step, "status": m.status.value, "email": m.email,
+            "subject": m.subject, "due_at": m.due_at.isoformat(),
+            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+        }
+        for m in rows
+    ]
+
+
+def cancel_on_uninstall(session: Session, shop: Shop, now: datetime) -> None:
+    """Join `shops.mark_uninstalled`: nothing more goes out for a shop that left."""
+    cancelled = cancel_pending(session, shop_id=shop.id, reason="shop_uninstalled", now=now)
+    if cancelled:
+        logger.info("Cancelled %d pending messages on uninstall", cancelled,
+                    extra={"shop": shop.domain})

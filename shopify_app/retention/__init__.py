@@ -1,1 +1,0 @@
-"""The retention domain: local orders, checkouts and customers, flows, KPIs, privacy."""

@@ -1,0 +1,1 @@
+"""The local model of a shop: shops, customers, checkouts, orders, refunds, fulfillments, tokens."""

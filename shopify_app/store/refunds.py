@@ -1,0 +1,151 @@
+"""Refunds: net revenue, and which lines must never get review or replenishment messages.
+
+A refund never changes once created, so it is stored once by its id, from refunds/create or from
+the `refunds` list of any order version. The order's `total_refunded` and each line's
+`refunded_quantity` are recomputed from the stored refunds, which makes them independent of the
+order in which refunds and order versions arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_app.analytics import rollups
+from shopify_app.errors import AppError
+from shopify_app.models import Order
+from shopify_app.models import Refund
+from shopify_app.models import RefundLine
+from shopify_app.models import Shop
+from shopify_app.store.payloads import as_list
+from shopify_app.store.payloads import as_mapping
+from shopify_app.store.payloads import parse_datetime
+from shopify_app.store.payloads import parse_decimal
+from shopify_app.store.payloads import require_id
+from shopify_app.store.payloads import shop_money
+
+
+class OrderNotYetKnown(AppError):
+    """Raise when a refund or fulfillment arrives before its order; the delivery is retried."""
+
+    status_code = 409
+
+
+def record_refund(
+    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    now: datetime,
+) -> Refund:
+    """Store a refunds/create payload once and bring the order's refund totals up to date."""
+    order_id = require_id(payload, "order_id")
+    order = session.scalar(
+        select(Order).where(Order.shop_id == shop.id, Order.shopify_id == order_id)
+    )
+    if order is None:
+        raise OrderNotYetKnown(f"order {order_id} of refund {payload.get('id')} is not stored yet")
+    refund = store_refund(
+        session, shop=shop, order=order, payload=payload, fallback_at=event_at or now
+    )
+    refresh_refund_totals(session, order=order)
+    session.flush()
+    rollups.note_refund_recorded(session, shop_id=shop.id, refund_id=refund.id)
+    return refund
+
+
+def store_refund(
+    session: Session,
+    *,
+    shop: Shop,
+    order: Order,
+    payload: Mapping[str, Any],
+    fallback_at: datetime | None = None,
+) -> Refund:
+    """Insert the refund unless its id is stored already; return the stored one."""
+    shopify_id = require_id(payload)
+    refund = session.scalar(
+        select(Refund).where(Refund.shop_id == shop.id, Refund.shopify_id == shopify_id)
+    )
+    if refund is not None:
+        return refund
+    processed_at = (
+        parse_datetime(payload.get("processed_at"))
+        or parse_datetime(payload.get("created_at"))
+        or fallback_at
+        or order.processed_at
+    )
+    refund = Refund(
+        shop_id=shop.id,
+        order_id=order.id,
+        shopify_id=shopify_id,
+        processed_at=processed_at,
+        amount=refund_amount(payload),
+    )
+    quantities: dict[int, RefundLine] = {}
+    for line_payload in as_list(payload.get("refund_line_items")):
+        if not isinstance(line_payload, Mapping):
+            continue
+        line_item_id = require_id(line_payload, "line_item_id")
+        subtotal = shop_money(line_payload, "subtotal") or Decimal("0")
+        quantity = int(line_payload.get("quantity") or 0)
+        if line_item_id in quantities:
+            quantities[line_item_id].quantity += quantity
+            quantities[line_item_id].subtotal += subtotal
+            continue
+        quantities[line_item_id] = RefundLine(
+            shopify_line_item_id=line_item_id, quantity=quantity, subtotal=subtotal
+        )
+    refund.lines = list(quantities.values())
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def refund_amount(payload: Mapping[str, Any]) -> Decimal:
+    """Return the money refunded: successful refund transactions, else the refunded lines."""
+    transactions = [
+        t
+        for t in as_list(payload.get("transactions"))
+        if isinstance(t, Mapping) and t.get("kind") == "refund" and t.get("status") == "success"
+    ]
+    if transactions:
+        return sum(
+            (_transaction_amount(t) for t in transactions), Decimal("0")
+        )
+    return sum(
+        (
+            shop_money(line, "subtotal") or Decimal("0")
+            for line in as_list(payload.get("refund_line_items"))
+            if isinstance(line, Mapping)
+        ),
+        Decimal("0"),
+    )
+
+
+def _transaction_amount(transaction: Mapping[str, Any]) -> Decimal:
+    amount_set = as_mapping(transaction.get("amount_set"))
+    shop_amount = as_mapping(amount_set.get("shop_money")) if amount_set else None
+    if shop_amount is not None and shop_amount.get("amount") is not None:
+        return parse_decimal(shop_amount["amount"]) or Decimal("0")
+    return parse_decimal(transaction.get("amount")) or Decimal("0")
+
+
+def refresh_refund_totals(session: Session, *, order: Order) -> None:
+    """Recompute the order's refunded money and each line's refunded quantity from its refunds."""
+    session.flush()
+    # Summed in Python: SQLite would add the amounts as floats.
+    amounts = session.scalars(select(Refund.amount).where(Refund.order_id == order.id)).all()
+    order.total_refunded = sum(amounts, Decimal("0"))
+    rows = session.execute(
+        select(RefundLine.shopify_line_item_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order.id)
+        .group_by(RefundLine.shopify_line_item_id)
+    ).all()
+    refunded = {int(line_item_id): int(quantity or 0) for line_item_id, quantity in rows}
+    for line in order.lines:
+        line.refunded_quantity = refunded.get(line.shopify_id, 0)

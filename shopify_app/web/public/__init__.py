@@ -1,0 +1,1 @@
+"""Public pages reached from emails, with no login: unsubscribe and NPS answers."""
