@@ -186,16 +186,18 @@ def measure(database_url: str, *, orders: int) -> tuple[list[Run], int]:
         stored = connection.scalar(sa.select(sa.func.count(Order.id)))
     engine.dispose()
     if not parsed == imported == stored == orders:
-        raise SystemExit(f"expected {orders} orders, parsed {parsed}, imported {imported}, "
-                         f"stored {stored}")
+        raise SystemExit(
+            f"expected {orders} orders, parsed {parsed}, imported {imported}, stored {stored}"
+        )
     return [
         Run("baseline: stream and parse the file", parsed, parse_seconds),
         Run("ours: parse, convert, `upsert_order` in batches", imported, import_seconds),
     ], size
 
 
-def render_section(runs: Sequence[Run], *, command: str, machine: str, size: int,
-                   backend: str) -> str:
+def render_section(
+    runs: Sequence[Run], *, command: str, machine: str, size: int, backend: str
+) -> str:
     baseline = runs[0]
     rows = [
         "| Run | Orders | Seconds | Orders/s | Ratio to baseline |",
@@ -219,7 +221,8 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size: int
         "The issue asks for 1,000,000 orders; this run used fewer to fit the time of a working "
         f"session. The import is linear (one upsert per order, constant batch size), so "
         f"1,000,000 orders would take about {hours:.1f} hours at this rate on this machine."
-        if ours.orders < 1_000_000 else ""
+        if ours.orders < 1_000_000
+        else ""
     )
     return "\n".join(
         [
@@ -229,7 +232,7 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size: int
             "",
             *rows,
             "",
-            *( [textwrap.fill(note, width=100), ""] if note else [] ),
+            *([textwrap.fill(note, width=100), ""] if note else []),
             *section_footer(command=command, machine=machine),
         ]
     )
@@ -245,8 +248,9 @@ def main(argv: Sequence[str] | None = None) -> list[Run]:
     runs, size = measure(args.database_url, orders=args.orders)
     backend = "PostgreSQL" if "postgresql" in args.database_url else "SQLite"
     command = "python -m bench.backfill " + " ".join(argv if argv is not None else sys.argv[1:])
-    section = render_section(runs, command=command, machine=machine_description(), size=size,
-                             backend=backend)
+    section = render_section(
+        runs, command=command, machine=machine_description(), size=size, backend=backend
+    )
     sys.stdout.write(section)
     if args.write_docs:
         replace_section(args.docs_path, SECTION_HEADING, section)

@@ -244,15 +244,21 @@ def measure_backend(backend: str, app: Flask, shop: GeneratedShop, *, repeat: in
 
     def refresh_snapshots() -> int:
         return kpi_snapshots.refresh_snapshots(
-            database.session_scope, shop_id=shop.shop_id, now=datetime.now(UTC),
+            database.session_scope,
+            shop_id=shop.shop_id,
+            now=datetime.now(UTC),
             active_days=DEFAULT_ACTIVE_DAYS,
         )
 
     def compute(period: tuple[date, date]) -> kpis.KpiSummary:
         with database.session_scope() as session:
             return kpis.load_summary(
-                session, shop_id=shop.shop_id, period_start=period[0], period_end=period[1],
-                now=datetime.now(UTC), active_days=DEFAULT_ACTIVE_DAYS,
+                session,
+                shop_id=shop.shop_id,
+                period_start=period[0],
+                period_end=period[1],
+                now=datetime.now(UTC),
+                active_days=DEFAULT_ACTIVE_DAYS,
             )
 
     def custom_5_years() -> dict[str, Any]:
@@ -266,9 +272,12 @@ def measure_backend(backend: str, app: Flask, shop: GeneratedShop, *, repeat: in
         kpis_365 = measure(lambda: get("/api/kpis", *last_365), repeat=repeat)
         served = get("/api/kpis", *last_365)
         fresh = compute(last_365)
-        if not served["is_current"] or served["customers"] != fresh.current.customers or Decimal(
-            served["historic_clv_median"] or "0"
-        ) != (fresh.current.historic_clv_median or Decimal(0)):
+        if (
+            not served["is_current"]
+            or served["customers"] != fresh.current.customers
+            or Decimal(served["historic_clv_median"] or "0")
+            != (fresh.current.historic_clv_median or Decimal(0))
+        ):
             raise RuntimeError(f"the snapshot disagrees with computing afresh: {served}")
         with database.session_scope() as session:
             bump_version(session, shop_id=shop.shop_id)  # as an order would
@@ -387,9 +396,9 @@ def render_section(results: Sequence[BackendResult], command: str) -> str:
         "",
         "Latency in milliseconds (p50 / p95) through the Flask test client (session-token check, "
         "queries, JSON) after warm-up requests, against one plain SQL full-scan aggregation of "
-        "the raw orders in the same run. \"Served\" is what the dashboard gets for a preset "
+        'the raw orders in the same run. "Served" is what the dashboard gets for a preset '
         "period: the snapshot the `kpis.refresh` job keeps, also while a refresh is pending after "
-        "an order. \"Computed\" is computing the summary of a period and of the one before it "
+        'an order. "Computed" is computing the summary of a period and of the one before it '
         "from the aggregates: what the job pays per preset within a minute of a change, and what "
         "a request for a custom period pays; before snapshots, every `/api/kpis` request paid it. "
         "PostgreSQL is vacuumed and analysed after the bulk load, as autovacuum would do.",
@@ -428,7 +437,8 @@ def render_section(results: Sequence[BackendResult], command: str) -> str:
         )
     lines += [
         "",
-        "The page's requests: `/api/kpis` and " + ", ".join(f"`{p}`" for p in PAGE_REQUESTS)
+        "The page's requests: `/api/kpis` and "
+        + ", ".join(f"`{p}`" for p in PAGE_REQUESTS)
         + " (the browser sends them at once; the sum is what they cost one after another). "
         "Each run also checked the served summary against computing it afresh, that an answer "
         "after an order says it is not current until the job has run, the API's lifetime "

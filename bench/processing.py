@@ -69,7 +69,8 @@ def order_bodies(count: int) -> list[bytes]:
         if payload.get("customer"):
             customer_id = 9_000_000_000_000 + number
             payload["customer"].update(
-                id=customer_id, email=email,
+                id=customer_id,
+                email=email,
                 admin_graphql_api_id=f"gid://shopify/Customer/{customer_id}",
             )
         for index, line in enumerate(payload.get("line_items", [])):
@@ -110,10 +111,16 @@ def reset_data(engine: sa.Engine, bodies: Sequence[bytes]) -> None:
         connection.execute(
             sa.insert(WebhookDelivery),
             [
-                {"shop_domain": SHOP, "shop_id": shop_id, "topic": "orders/create",
-                 "webhook_id": f"w{index}", "payload": body,
-                 "received_at": now - timedelta(seconds=1), "status": DeliveryStatus.PENDING,
-                 "attempts": 0}
+                {
+                    "shop_domain": SHOP,
+                    "shop_id": shop_id,
+                    "topic": "orders/create",
+                    "webhook_id": f"w{index}",
+                    "payload": body,
+                    "received_at": now - timedelta(seconds=1),
+                    "status": DeliveryStatus.PENDING,
+                    "attempts": 0,
+                }
                 for index, body in enumerate(bodies)
             ],
         )
@@ -225,10 +232,14 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size_kb: 
     ours = runs[1:]
     scaling = ""
     if len(ours) > 1 and ours[0].per_second:
-        scaling = " Speed-up over one worker: " + ", ".join(
-            f"{run.label.split()[0]} workers {run.per_second / ours[0].per_second:.2f}x"
-            for run in ours[1:]
-        ) + "."
+        scaling = (
+            " Speed-up over one worker: "
+            + ", ".join(
+                f"{run.label.split()[0]} workers {run.per_second / ours[0].per_second:.2f}x"
+                for run in ours[1:]
+            )
+            + "."
+        )
     method = (
         "Inbox deliveries processed per second on PostgreSQL by N worker processes, each "
         "running `webhooks.worker.drain` (claim 20 due rows with `FOR UPDATE SKIP LOCKED`, then "
@@ -272,8 +283,7 @@ def main(argv: Sequence[str] | None = None) -> list[Run]:
     command = "python -m bench.processing " + " ".join(
         a for a in (argv if argv is not None else sys.argv[1:]) if a
     )
-    section = render_section(runs, command=command, machine=machine_description(),
-                             size_kb=size_kb)
+    section = render_section(runs, command=command, machine=machine_description(), size_kb=size_kb)
     sys.stdout.write(section)
     if args.write_docs:
         replace_section(args.docs_path, SECTION_HEADING, section)

@@ -316,9 +316,18 @@ def serving_gunicorn(
                 GUNICORN_BIND=f"127.0.0.1:{port}",
             )
             process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(REPO_ROOT / "gunicorn.conf.py"),
-                 "--log-level", "warning", "bench.webhook_ack:gunicorn_app()"],
-                env=env, cwd=REPO_ROOT,
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    str(REPO_ROOT / "gunicorn.conf.py"),
+                    "--log-level",
+                    "warning",
+                    "bench.webhook_ack:gunicorn_app()",
+                ],
+                env=env,
+                cwd=REPO_ROOT,
             )
             processes.append(process)
             _wait_for_port(port, process)
@@ -672,7 +681,9 @@ def main(argv: Sequence[str] | None = None) -> list[Result]:
         "--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_POSTGRES_URL)
     )
     parser.add_argument(
-        "--server", choices=["gunicorn", "werkzeug"], default="gunicorn",
+        "--server",
+        choices=["gunicorn", "werkzeug"],
+        default="gunicorn",
         help="serve both endpoints with gunicorn (gunicorn.conf.py) or werkzeug's threaded server",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per endpoint")

@@ -71,7 +71,8 @@ def send_shop_messages(app: Flask, shop_id: int, now: datetime) -> int:
         shop_id=shop_id,
         mailer=SMTPMailer(settings.smtp_url),
         config=SenderConfig(
-            mail_from=settings.mail_from, app_url=settings.app_url,
+            mail_from=settings.mail_from,
+            app_url=settings.app_url,
             secret_key=settings.secret_key,
         ),
         override_loader=load_template_override,
@@ -96,7 +97,8 @@ JOBS: dict[str, Job] = {
         in_transaction(win_back.plan), every=timedelta(hours=6), in_run_once=True
     ),
     "flows.attribution": Job(
-        in_transaction(attribution.attribute_orders), every=timedelta(minutes=30),
+        in_transaction(attribution.attribute_orders),
+        every=timedelta(minutes=30),
         in_run_once=True,
     ),
     "messages.send": Job(send_messages, every=timedelta(minutes=1), in_run_once=True),
@@ -107,7 +109,10 @@ JOBS: dict[str, Job] = {
 OPTIONAL_JOBS: dict[str, tuple[str, str, timedelta, bool]] = {
     # name: (module, function taking (app, shop_id) [and now=], interval, passes now)
     "predictions.refresh": (
-        "jobs.predictions", "refresh_shop_predictions", timedelta(hours=24), True
+        "jobs.predictions",
+        "refresh_shop_predictions",
+        timedelta(hours=24),
+        True,
     ),
     "reconciliation.shop": ("jobs.reconciliation", "reconcile_shop", timedelta(hours=1), False),
     "backfill.shop": ("jobs.backfill", "run_shop_backfills", timedelta(minutes=5), True),

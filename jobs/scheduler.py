@@ -43,8 +43,12 @@ def new_holder_id() -> str:
 
 
 def acquire_lease(
-    session_factory: sessionmaker[Session], *, holder: str, now: datetime,
-    ttl: timedelta = LEASE_TTL, name: str = LEASE_NAME,
+    session_factory: sessionmaker[Session],
+    *,
+    holder: str,
+    now: datetime,
+    ttl: timedelta = LEASE_TTL,
+    name: str = LEASE_NAME,
 ) -> bool:
     """Take or renew the lease for *holder*; return whether *holder* holds it now."""
     try:
@@ -146,13 +150,21 @@ class Scheduler:
     def start(self) -> None:
         self.renew()
         self.scheduler.add_job(
-            self.renew, IntervalTrigger(seconds=LEASE_RENEW_EVERY.total_seconds()),
-            id="lease", max_instances=1, coalesce=True,
+            self.renew,
+            IntervalTrigger(seconds=LEASE_RENEW_EVERY.total_seconds()),
+            id="lease",
+            max_instances=1,
+            coalesce=True,
         )
         for name, job in load_jobs().items():
             self.scheduler.add_job(
-                self._runner, IntervalTrigger(seconds=job.every.total_seconds()), args=(name, job),
-                id=name, max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+                self._runner,
+                IntervalTrigger(seconds=job.every.total_seconds()),
+                args=(name, job),
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
             )
         logger.info("Scheduler %s started with %d jobs", self.holder, len(load_jobs()))
         # On SIGTERM (deploys) stop cleanly so the lease is released, not left to expire.

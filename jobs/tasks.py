@@ -235,9 +235,7 @@ def find_stale_work(
                     WebhookDelivery.received_at <= cutoff,
                 ),
                 and_(
-                    WebhookDelivery.status.in_(
-                        [DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]
-                    ),
+                    WebhookDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]),
                     WebhookDelivery.next_attempt_at <= now,
                 ),
             )

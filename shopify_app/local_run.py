@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run Retention locally with a demo store.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     parser.add_argument(
-        "--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", "200")),
+        "--customers",
+        type=int,
+        default=int(os.environ.get("DEMO_CUSTOMERS", "200")),
         help="demo store size (the generator's full size is 5000)",
     )
     parser.add_argument("--seed", type=int, default=7)

@@ -99,7 +99,9 @@ def _as_int(name: str, raw: Any, problems: list[str], *, minimum: int, default: 
 def _check_url(name: str, url: str, problems: list[str]) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        problems.append(f"{name} must be an absolute http(s) URL such as https://retention.example.com")
+        problems.append(
+            f"{name} must be an absolute http(s) URL such as https://retention.example.com"
+        )
         return
     host = parts.hostname or ""
     if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
@@ -229,12 +231,18 @@ def load_settings(
         default=10,
     )
     queue_lease = _as_int(
-        "QUEUE_LEASE_SECONDS", source.get("QUEUE_LEASE_SECONDS", 300), problems, minimum=1,
+        "QUEUE_LEASE_SECONDS",
+        source.get("QUEUE_LEASE_SECONDS", 300),
+        problems,
+        minimum=1,
         default=300,
     )
     sweep_after = _as_int(
-        "QUEUE_SWEEP_AFTER_SECONDS", source.get("QUEUE_SWEEP_AFTER_SECONDS", 120), problems,
-        minimum=1, default=120,
+        "QUEUE_SWEEP_AFTER_SECONDS",
+        source.get("QUEUE_SWEEP_AFTER_SECONDS", 120),
+        problems,
+        minimum=1,
+        default=120,
     )
     # With a queue the worker processes drain the inbox; web processes only store and enqueue.
     background_worker = _as_bool(

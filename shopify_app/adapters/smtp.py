@@ -34,8 +34,14 @@ class OutgoingEmail:
 class MailError(Exception):
     """Raise when the SMTP server did not take the email."""
 
-    def __init__(self, message: str, *, code: int | None, is_permanent: bool,
-                 is_recipient_problem: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        is_permanent: bool,
+        is_recipient_problem: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.is_permanent = is_permanent
@@ -111,18 +117,23 @@ class SMTPMailer:
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise MailError(
-                f"recipient refused: {code} {_decode(text)}", code=code,
-                is_permanent=code >= 500, is_recipient_problem=True,
+                f"recipient refused: {code} {_decode(text)}",
+                code=code,
+                is_permanent=code >= 500,
+                is_recipient_problem=True,
             ) from exc
         except smtplib.SMTPSenderRefused as exc:
             raise MailError(
-                f"sender refused: {exc.smtp_code} {_decode(exc.smtp_error)}", code=exc.smtp_code,
+                f"sender refused: {exc.smtp_code} {_decode(exc.smtp_error)}",
+                code=exc.smtp_code,
                 is_permanent=exc.smtp_code >= 500,
             ) from exc
         except smtplib.SMTPDataError as exc:
             raise MailError(
-                f"message refused: {exc.smtp_code} {_decode(exc.smtp_error)}", code=exc.smtp_code,
-                is_permanent=exc.smtp_code >= 500, is_recipient_problem=exc.smtp_code >= 550,
+                f"message refused: {exc.smtp_code} {_decode(exc.smtp_error)}",
+                code=exc.smtp_code,
+                is_permanent=exc.smtp_code >= 500,
+                is_recipient_problem=exc.smtp_code >= 550,
             ) from exc
         except smtplib.SMTPAuthenticationError as exc:
             # Our credentials, not the recipient: retry, an operator can fix the setting.
@@ -131,7 +142,8 @@ class SMTPMailer:
             ) from exc
         except smtplib.SMTPResponseException as exc:
             raise MailError(
-                f"SMTP error: {exc.smtp_code} {_decode(exc.smtp_error)}", code=exc.smtp_code,
+                f"SMTP error: {exc.smtp_code} {_decode(exc.smtp_error)}",
+                code=exc.smtp_code,
                 is_permanent=exc.smtp_code >= 500,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:

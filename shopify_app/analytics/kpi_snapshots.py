@@ -81,8 +81,13 @@ def read_summary(
                 is_current=is_current,
             )
     return _compute(
-        session, shop_id=shop_id, period=period, now=now, active_days=active_days,
-        today=today, version=version,
+        session,
+        shop_id=shop_id,
+        period=period,
+        now=now,
+        active_days=active_days,
+        today=today,
+        version=version,
     )
 
 
@@ -91,7 +96,11 @@ def refresh_snapshot(
 ) -> bool:
     """Recompute the period's snapshot unless it is current; return whether it was recomputed."""
     reading = read_summary(
-        session, shop_id=shop_id, period=period, now=now, active_days=active_days,
+        session,
+        shop_id=shop_id,
+        period=period,
+        now=now,
+        active_days=active_days,
         max_stale=timedelta(0),
     )
     return reading.was_computed

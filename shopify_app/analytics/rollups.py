@@ -448,9 +448,7 @@ def bump_version(session: Session, *, shop_id: int) -> None:
 
 def current_version(session: Session, *, shop_id: int) -> int:
     """Return the shop's aggregate version: 0 until its aggregates first change."""
-    version = session.scalar(
-        select(RollupVersion.version).where(RollupVersion.shop_id == shop_id)
-    )
+    version = session.scalar(select(RollupVersion.version).where(RollupVersion.shop_id == shop_id))
     return int(version or 0)
 
 

@@ -81,9 +81,10 @@ def backfill_command(shop: str, poll_interval: float) -> None:
     shop_id = _shop_id(shop)
     database = get_database()
     with database.session_scope() as session:
-        runs = [(run.id, run.kind) for run in backfill.queue_backfill(
-            session, shop_id=shop_id, now=utcnow()
-        )]
+        runs = [
+            (run.id, run.kind)
+            for run in backfill.queue_backfill(session, shop_id=shop_id, now=utcnow())
+        ]
     try:
         client = graphql_client_for(current_app, shop_id, now=utcnow())
     except AppError as exc:

@@ -40,15 +40,24 @@ def _parse_now(value: str | None) -> datetime:
 
 _seed = click.option("--seed", default=7, show_default=True, help="Random seed of the shop.")
 _customers = click.option(
-    "--customers", default=5000, show_default=True, type=click.IntRange(min=1),
+    "--customers",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=1),
     help="Customers who arrive during the history.",
 )
 _days = click.option(
-    "--days", "history_days", default=730, show_default=True, type=click.IntRange(min=1),
+    "--days",
+    "history_days",
+    default=730,
+    show_default=True,
+    type=click.IntRange(min=1),
     help="Days of history before now.",
 )
 _now = click.option(
-    "--now", "now_text", default=None,
+    "--now",
+    "now_text",
+    default=None,
     help="End of the history (ISO 8601 with offset); default: the current time. "
     "Fix it to make two runs byte-identical.",
 )
@@ -72,8 +81,13 @@ def demo_group() -> None:
 @_customers
 @_days
 @_now
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="JSONL file to write (one event per line: occurred_at, topic, payload).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="JSONL file to write (one event per line: occurred_at, topic, payload).",
+)
 def generate_command(
     seed: int, customers: int, history_days: int, now_text: str | None, out_path: str
 ) -> None:
@@ -109,22 +123,51 @@ def _echo_summary(title: str, summary: DeliverySummary) -> None:
 
 
 @demo_group.command("play")
-@click.option("--url", "base_url", default="http://127.0.0.1:5000", show_default=True,
-              help="Base URL of the running app; deliveries go to <url>/webhooks.")
+@click.option(
+    "--url",
+    "base_url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Base URL of the running app; deliveries go to <url>/webhooks.",
+)
 @_seed
 @_customers
 @_days
 @_now
-@click.option("--live/--no-live", default=False, show_default=True,
-              help="Keep going after the history on a compressed clock, until Ctrl-C.")
-@click.option("--speed", default=3600.0, show_default=True, type=click.FloatRange(min=0.001),
-              help="Simulated seconds per real second in live mode.")
-@click.option("--senders", default=4, show_default=True, type=click.IntRange(min=1),
-              help="Concurrent sender threads.")
-@click.option("--duplicates", default=0.02, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of deliveries sent twice with the same webhook id.")
-@click.option("--out-of-order", default=0.05, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of deliveries that swap places with a neighbour.")
+@click.option(
+    "--live/--no-live",
+    default=False,
+    show_default=True,
+    help="Keep going after the history on a compressed clock, until Ctrl-C.",
+)
+@click.option(
+    "--speed",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Simulated seconds per real second in live mode.",
+)
+@click.option(
+    "--senders",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent sender threads.",
+)
+@click.option(
+    "--duplicates",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of deliveries sent twice with the same webhook id.",
+)
+@click.option(
+    "--out-of-order",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of deliveries that swap places with a neighbour.",
+)
 def play_command(
     base_url: str,
     seed: int,

@@ -69,8 +69,30 @@ _SHIPPING_PRICE = Decimal("5.90")
 # Relative demand by hour of the shop's day and by weekday (Monday first): evenings and the start
 # of the week sell most, nights almost nothing.
 _HOUR_WEIGHT = (
-    0.25, 0.15, 0.1, 0.08, 0.08, 0.12, 0.3, 0.55, 0.8, 0.95, 1.0, 1.05,
-    1.1, 1.05, 1.0, 1.0, 1.05, 1.15, 1.3, 1.5, 1.6, 1.45, 1.05, 0.55,
+    0.25,
+    0.15,
+    0.1,
+    0.08,
+    0.08,
+    0.12,
+    0.3,
+    0.55,
+    0.8,
+    0.95,
+    1.0,
+    1.05,
+    1.1,
+    1.05,
+    1.0,
+    1.0,
+    1.05,
+    1.15,
+    1.3,
+    1.5,
+    1.6,
+    1.45,
+    1.05,
+    0.55,
 )
 _WEEKDAY_WEIGHT = (1.15, 1.08, 1.0, 0.98, 0.9, 0.85, 1.05)
 _MAX_DEMAND = max(_HOUR_WEIGHT) * max(_WEEKDAY_WEIGHT) * 1.2 * 3.0 * 1.3
@@ -173,37 +195,147 @@ def season_factor(day: date) -> float:
 
 
 _FIRST_NAMES = (
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
-    "Mia", "Mateo", "Amelia", "Ethan", "Harper", "Benjamin", "Evelyn", "Henry", "Abigail", "Leo",
-    "Emily", "Daniel", "Ella", "Samuel", "Grace", "Owen", "Chloe", "Jack", "Nora", "Wyatt",
-    "Lily", "Julian", "Zoe", "Isaac", "Hannah", "Gabriel", "Aria", "Caleb", "Layla", "Ryan",
-    "Priya", "Arjun", "Mei", "Hiroshi", "Fatima", "Omar", "Sofia", "Diego", "Ingrid", "Kwame",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Mateo",
+    "Amelia",
+    "Ethan",
+    "Harper",
+    "Benjamin",
+    "Evelyn",
+    "Henry",
+    "Abigail",
+    "Leo",
+    "Emily",
+    "Daniel",
+    "Ella",
+    "Samuel",
+    "Grace",
+    "Owen",
+    "Chloe",
+    "Jack",
+    "Nora",
+    "Wyatt",
+    "Lily",
+    "Julian",
+    "Zoe",
+    "Isaac",
+    "Hannah",
+    "Gabriel",
+    "Aria",
+    "Caleb",
+    "Layla",
+    "Ryan",
+    "Priya",
+    "Arjun",
+    "Mei",
+    "Hiroshi",
+    "Fatima",
+    "Omar",
+    "Sofia",
+    "Diego",
+    "Ingrid",
+    "Kwame",
 )
 _LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-    "Patel", "Kim", "Chen", "Okafor", "Larsen",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Patel",
+    "Kim",
+    "Chen",
+    "Okafor",
+    "Larsen",
 )
 _EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 _STREETS = (
-    "Maple Ave", "Oak St", "Cedar Ln", "Pine St", "Elm St", "Washington Blvd", "Lake Dr",
-    "Hillcrest Rd", "Sunset Blvd", "Park Ave", "River Rd", "Highland Ave", "Church St",
+    "Maple Ave",
+    "Oak St",
+    "Cedar Ln",
+    "Pine St",
+    "Elm St",
+    "Washington Blvd",
+    "Lake Dr",
+    "Hillcrest Rd",
+    "Sunset Blvd",
+    "Park Ave",
+    "River Rd",
+    "Highland Ave",
+    "Church St",
 )
 # (city, province, province code, zip prefix)
 _CITIES = (
-    ("New York", "New York", "NY", "100"), ("Brooklyn", "New York", "NY", "112"),
-    ("Boston", "Massachusetts", "MA", "021"), ("Philadelphia", "Pennsylvania", "PA", "191"),
-    ("Chicago", "Illinois", "IL", "606"), ("Austin", "Texas", "TX", "787"),
-    ("Houston", "Texas", "TX", "770"), ("Denver", "Colorado", "CO", "802"),
-    ("Seattle", "Washington", "WA", "981"), ("Portland", "Oregon", "OR", "972"),
-    ("San Francisco", "California", "CA", "941"), ("Los Angeles", "California", "CA", "900"),
-    ("San Diego", "California", "CA", "921"), ("Atlanta", "Georgia", "GA", "303"),
-    ("Miami", "Florida", "FL", "331"), ("Minneapolis", "Minnesota", "MN", "554"),
-    ("Nashville", "Tennessee", "TN", "372"), ("Phoenix", "Arizona", "AZ", "850"),
-    ("Raleigh", "North Carolina", "NC", "276"), ("Madison", "Wisconsin", "WI", "537"),
+    ("New York", "New York", "NY", "100"),
+    ("Brooklyn", "New York", "NY", "112"),
+    ("Boston", "Massachusetts", "MA", "021"),
+    ("Philadelphia", "Pennsylvania", "PA", "191"),
+    ("Chicago", "Illinois", "IL", "606"),
+    ("Austin", "Texas", "TX", "787"),
+    ("Houston", "Texas", "TX", "770"),
+    ("Denver", "Colorado", "CO", "802"),
+    ("Seattle", "Washington", "WA", "981"),
+    ("Portland", "Oregon", "OR", "972"),
+    ("San Francisco", "California", "CA", "941"),
+    ("Los Angeles", "California", "CA", "900"),
+    ("San Diego", "California", "CA", "921"),
+    ("Atlanta", "Georgia", "GA", "303"),
+    ("Miami", "Florida", "FL", "331"),
+    ("Minneapolis", "Minnesota", "MN", "554"),
+    ("Nashville", "Tennessee", "TN", "372"),
+    ("Phoenix", "Arizona", "AZ", "850"),
+    ("Raleigh", "North Carolina", "NC", "276"),
+    ("Madison", "Wisconsin", "WI", "537"),
 )
 _ID_BASES = {
     "customer": 7_412_580_000_000,
@@ -501,8 +633,14 @@ class ShopSimulation:
     def _hex(self, bits: int = 128) -> str:
         return format(self._rng.getrandbits(bits), f"0{bits // 4}x")
 
-    def _new_customer(self, at: datetime, *, first: str | None = None, last: str | None = None,
-                      email: str | None = None) -> _Customer:
+    def _new_customer(
+        self,
+        at: datetime,
+        *,
+        first: str | None = None,
+        last: str | None = None,
+        email: str | None = None,
+    ) -> _Customer:
         rng = self._rng
         first = first or rng.choice(_FIRST_NAMES)
         last = last or rng.choice(_LAST_NAMES)
@@ -606,8 +744,9 @@ class ShopSimulation:
         owner.is_repeater = False
         owner.consent_state, owner.consent_level = "not_subscribed", "single_opt_in"
         yield DemoEvent(at, "customers/create", self._customer_payload(owner))
-        self._later(at, functools.partial(self._test_checkout, owner=owner, repeat=False),
-                    minutes=20)
+        self._later(
+            at, functools.partial(self._test_checkout, owner=owner, repeat=False), minutes=20
+        )
         self._later(at, functools.partial(self._test_checkout, owner=owner, repeat=True), hours=3)
 
     def _test_checkout(
@@ -627,20 +766,32 @@ class ShopSimulation:
         yield DemoEvent(at, CONSENT_TOPIC, self._consent_payload(customer))
         if customer.consent_state == "pending":
             if rng.random() < 0.75:
-                self._later(at, functools.partial(self._change_consent, customer=customer,
-                                                  state="subscribed"), hours=rng.uniform(0.2, 30))
+                self._later(
+                    at,
+                    functools.partial(self._change_consent, customer=customer, state="subscribed"),
+                    hours=rng.uniform(0.2, 30),
+                )
         elif customer.is_subscribed and rng.random() < 0.08:
-            self._at(self._in_days(at, rng.uniform(20, 500)),
-                     functools.partial(self._change_consent, customer=customer,
-                                       state="unsubscribed"))
+            self._at(
+                self._in_days(at, rng.uniform(20, 500)),
+                functools.partial(self._change_consent, customer=customer, state="unsubscribed"),
+            )
         elif customer.consent_state == "not_subscribed" and rng.random() < 0.05:
-            self._at(self._in_days(at, rng.uniform(5, 300)),
-                     functools.partial(self._change_consent, customer=customer,
-                                       state="subscribed"))
+            self._at(
+                self._in_days(at, rng.uniform(5, 300)),
+                functools.partial(self._change_consent, customer=customer, state="subscribed"),
+            )
         customer.has_planned_purchase = True
-        self._later(at, functools.partial(self._start_checkout, customer=customer,
-                                          basket=self._first_basket(), is_reorder=False),
-                    seconds=rng.uniform(20, 240))
+        self._later(
+            at,
+            functools.partial(
+                self._start_checkout,
+                customer=customer,
+                basket=self._first_basket(),
+                is_reorder=False,
+            ),
+            seconds=rng.uniform(20, 240),
+        )
         following = index + 1
         if following < len(self._arrivals):
             next_at = self._arrivals[following]
@@ -724,21 +875,29 @@ class ShopSimulation:
         yield DemoEvent(at, "checkouts/create", self._checkout_payload(checkout))
         abandon_share = 0.3 if checkout.is_first_purchase else 0.15
         if rng.random() >= abandon_share:
-            self._later(at, functools.partial(self._complete_checkout, checkout=checkout),
-                        minutes=rng.uniform(2, 15))
+            self._later(
+                at,
+                functools.partial(self._complete_checkout, checkout=checkout),
+                minutes=rng.uniform(2, 15),
+            )
             return
         if rng.random() < 0.6:
-            self._later(at, functools.partial(self._touch_checkout, checkout=checkout),
-                        minutes=rng.uniform(1, 12))
+            self._later(
+                at,
+                functools.partial(self._touch_checkout, checkout=checkout),
+                minutes=rng.uniform(1, 12),
+            )
         if rng.random() < 0.22:
             # Recovered: the buyer comes back to the same checkout (often from a reminder).
             hours = rng.choice((rng.uniform(1, 6), rng.uniform(6, 30), rng.uniform(30, 96)))
-            self._later(at, functools.partial(self._complete_checkout, checkout=checkout),
-                        hours=hours)
+            self._later(
+                at, functools.partial(self._complete_checkout, checkout=checkout), hours=hours
+            )
         elif is_reorder and rng.random() < 0.5:
             customer.has_planned_purchase = True
-            retry = functools.partial(self._start_checkout, customer=customer, basket=basket,
-                                      is_reorder=True)
+            retry = functools.partial(
+                self._start_checkout, customer=customer, basket=basket, is_reorder=True
+            )
             self._at(self._in_days(at, rng.uniform(1, 6)), retry)
         elif is_reorder:
             self._plan_from_lines(at, customer, checkout.lines)
@@ -791,26 +950,41 @@ class ShopSimulation:
         if order.subtotal < _FREE_SHIPPING_FROM:
             order.shipping = _SHIPPING_PRICE
         yield DemoEvent(at, "orders/create", self._order_payload(order))
-        self._later(at, functools.partial(self._checkout_completed, checkout=checkout),
-                    seconds=rng.uniform(1, 4))
+        self._later(
+            at,
+            functools.partial(self._checkout_completed, checkout=checkout),
+            seconds=rng.uniform(1, 4),
+        )
         if order.is_test:
             if rng.random() < 0.5:
-                self._later(at, functools.partial(self._cancel, order=order, reason="other"),
-                            minutes=rng.uniform(2, 30))
+                self._later(
+                    at,
+                    functools.partial(self._cancel, order=order, reason="other"),
+                    minutes=rng.uniform(2, 30),
+                )
             return
         if status == "pending":
             if rng.random() < 0.88:
-                self._later(at, functools.partial(self._mark_paid, order=order),
-                            hours=rng.uniform(4, 60))
+                self._later(
+                    at, functools.partial(self._mark_paid, order=order), hours=rng.uniform(4, 60)
+                )
             else:
-                self._later(at, functools.partial(self._cancel, order=order, reason="declined"),
-                            days=rng.uniform(3, 7))
+                self._later(
+                    at,
+                    functools.partial(self._cancel, order=order, reason="declined"),
+                    days=rng.uniform(3, 7),
+                )
         elif rng.random() < 0.015:
-            self._later(at, functools.partial(self._cancel, order=order, reason="customer"),
-                        hours=rng.uniform(0.5, 10))
+            self._later(
+                at,
+                functools.partial(self._cancel, order=order, reason="customer"),
+                hours=rng.uniform(0.5, 10),
+            )
         else:
-            self._at(self._in_days(at, rng.uniform(0.6, 2.2)),
-                     functools.partial(self._fulfill, order=order))
+            self._at(
+                self._in_days(at, rng.uniform(0.6, 2.2)),
+                functools.partial(self._fulfill, order=order),
+            )
         self._plan_next_purchase(at, order)
 
     def _checkout_completed(self, at: datetime, *, checkout: _Checkout) -> Iterator[DemoEvent]:
@@ -824,8 +998,10 @@ class ShopSimulation:
             if not line.product.is_consumable and rng.random() < 0.02:
                 # A second kettle for the office, a gift: durables come back rarely.
                 repeat = functools.partial(
-                    self._start_checkout, customer=customer,
-                    basket=[(line.product, line.variant, 1)], is_reorder=False,
+                    self._start_checkout,
+                    customer=customer,
+                    basket=[(line.product, line.variant, 1)],
+                    is_reorder=False,
                     is_planned=False,
                 )
                 self._at(self._in_days(at, rng.uniform(60, 400)), repeat)
@@ -836,8 +1012,9 @@ class ShopSimulation:
             if customer.is_repeater and (customer.orders == 1 or rng.random() < customer.loyalty):
                 self._plan_from_lines(at, customer, consumables)
             elif rng.random() < 0.12:
-                self._plan_purchase(at, customer, self._first_basket(), rng.uniform(30, 200),
-                                    is_reorder=False)
+                self._plan_purchase(
+                    at, customer, self._first_basket(), rng.uniform(30, 200), is_reorder=False
+                )
         elif rng.random() < 0.3:
             # Bought a grinder or a press: many come back for beans.
             basket = self._basket(self._pick_products(CONSUMABLES, 1))
@@ -845,9 +1022,7 @@ class ShopSimulation:
 
     def _plan_from_lines(self, at: datetime, customer: _Customer, lines: list[_Line]) -> None:
         rng = self._rng
-        lasts = min(
-            (line.product.reorder_days or 30) * line.quantity for line in lines
-        )
+        lasts = min((line.product.reorder_days or 30) * line.quantity for line in lines)
         days = lasts * customer.pace * rng.lognormvariate(0.0, 0.18)
         basket = [(line.product, line.variant, line.quantity) for line in lines]
         if rng.random() < 0.15:
@@ -866,8 +1041,9 @@ class ShopSimulation:
         is_reorder: bool,
     ) -> None:
         customer.has_planned_purchase = True
-        action = functools.partial(self._start_checkout, customer=customer, basket=basket,
-                                   is_reorder=is_reorder)
+        action = functools.partial(
+            self._start_checkout, customer=customer, basket=basket, is_reorder=is_reorder
+        )
         self._at(self._in_days(at, days), action)
 
     def _mark_paid(self, at: datetime, *, order: _Order) -> Iterator[DemoEvent]:
@@ -876,8 +1052,10 @@ class ShopSimulation:
         order.financial_status = "paid"
         order.updated_at = at
         yield DemoEvent(at, "orders/updated", self._order_payload(order))
-        self._at(self._in_days(at, self._rng.uniform(0.5, 2)),
-                 functools.partial(self._fulfill, order=order))
+        self._at(
+            self._in_days(at, self._rng.uniform(0.5, 2)),
+            functools.partial(self._fulfill, order=order),
+        )
 
     def _cancel(self, at: datetime, *, order: _Order, reason: str) -> Iterator[DemoEvent]:
         if order.cancelled_at is not None or order.fulfillments:
@@ -888,8 +1066,9 @@ class ShopSimulation:
                 for line in order.lines
                 for q in (line.quantity,)
             ]
-            refund = self._record_refund(at, order, refund_lines, include_shipping=True,
-                                         note=None, restock=True)
+            refund = self._record_refund(
+                at, order, refund_lines, include_shipping=True, note=None, restock=True
+            )
             yield DemoEvent(at, "refunds/create", self._refund_payload(order, refund))
             order.financial_status = "refunded"
         else:
@@ -910,7 +1089,8 @@ class ShopSimulation:
             created_at=at,
             updated_at=at,
             tracking_company=company,
-            tracking_number=("1Z" + self._hex(64).upper()[:16]) if company == "UPS"
+            tracking_number=("1Z" + self._hex(64).upper()[:16])
+            if company == "UPS"
             else str(rng.randrange(10**19, 10**20)),
         )
         order.fulfillments.append(fulfillment)
@@ -918,8 +1098,10 @@ class ShopSimulation:
         yield DemoEvent(at, "fulfillments/create", self._fulfillment_payload(order, fulfillment))
         order.updated_at = at
         yield DemoEvent(at, "orders/updated", self._order_payload(order))
-        self._at(self._in_days(at, rng.uniform(1.5, 5.5)),
-                 functools.partial(self._deliver, order=order, fulfillment=fulfillment))
+        self._at(
+            self._in_days(at, rng.uniform(1.5, 5.5)),
+            functools.partial(self._deliver, order=order, fulfillment=fulfillment),
+        )
 
     def _deliver(
         self, at: datetime, *, order: _Order, fulfillment: _Fulfillment
@@ -928,8 +1110,10 @@ class ShopSimulation:
         fulfillment.updated_at = at
         yield DemoEvent(at, "fulfillments/update", self._fulfillment_payload(order, fulfillment))
         if self._rng.random() < 0.045:
-            self._at(self._in_days(at, self._rng.uniform(2, 20)),
-                     functools.partial(self._refund, order=order))
+            self._at(
+                self._in_days(at, self._rng.uniform(2, 20)),
+                functools.partial(self._refund, order=order),
+            )
 
     def _refund(self, at: datetime, *, order: _Order) -> Iterator[DemoEvent]:
         rng = self._rng
@@ -947,8 +1131,9 @@ class ShopSimulation:
             (self._new_id("refund_line"), line, quantity, line.refund_subtotal(quantity))
             for line, quantity in chosen
         ]
-        refund = self._record_refund(at, order, refund_lines, include_shipping=False, note=note,
-                                     restock=note == "Returned")
+        refund = self._record_refund(
+            at, order, refund_lines, include_shipping=False, note=note, restock=note == "Returned"
+        )
         yield DemoEvent(at, "refunds/create", self._refund_payload(order, refund))
         order.financial_status = "refunded" if order.is_fully_refunded else "partially_refunded"
         order.updated_at = at
@@ -1106,36 +1291,39 @@ class ShopSimulation:
         lines = []
         for line in checkout.lines:
             item = _part("checkouts/create", "line_items", 0)
-            lines.append(_fill(
-                item,
-                applied_discounts=[],
-                discount_allocations=[],
-                key=format(line.id, "032x"),
-                destination_location_id=None,
-                origin_location_id=shop.location_id,
-                grams=line.product.grams,
-                presentment_title=line.product.title,
-                presentment_variant_title=line.variant.title,
-                product_id=line.product.id,
-                quantity=line.quantity,
-                sku=line.variant.sku,
-                tax_lines=[],
-                title=line.product.title,
-                variant_id=line.variant.id,
-                variant_title=line.variant.title,
-                variant_price=_money(line.product.price),
-                vendor=line.product.vendor,
-                line_price=_money(line.total),
-                price=_money(line.product.price),
-            ))
+            lines.append(
+                _fill(
+                    item,
+                    applied_discounts=[],
+                    discount_allocations=[],
+                    key=format(line.id, "032x"),
+                    destination_location_id=None,
+                    origin_location_id=shop.location_id,
+                    grams=line.product.grams,
+                    presentment_title=line.product.title,
+                    presentment_variant_title=line.variant.title,
+                    product_id=line.product.id,
+                    quantity=line.quantity,
+                    sku=line.variant.sku,
+                    tax_lines=[],
+                    title=line.product.title,
+                    variant_id=line.variant.id,
+                    variant_title=line.variant.title,
+                    variant_price=_money(line.product.price),
+                    vendor=line.product.vendor,
+                    line_price=_money(line.total),
+                    price=_money(line.product.price),
+                )
+            )
         customer = checkout.customer
         address = dict(customer.address) if checkout.has_shipping_address else None
         line_total = sum((line.total for line in checkout.lines), Decimal("0"))
         discounts = sum((line.discount for line in checkout.lines), Decimal("0"))
         discount_codes = []
         if checkout.discount_code:
-            discount_codes.append({"code": checkout.discount_code, "amount": _money(discounts),
-                                   "type": "percentage"})
+            discount_codes.append(
+                {"code": checkout.discount_code, "amount": _money(discounts), "type": "percentage"}
+            )
         return _fill(
             payload,
             token=checkout.token,
@@ -1169,13 +1357,18 @@ class ShopSimulation:
             customer=self._order_customer(customer, "checkouts/create"),
         )
 
-    def _fulfillment_line(self, line: _Line, item: _Template, *, quantity: int,
-                          fulfilled: bool) -> dict[str, Any]:
+    def _fulfillment_line(
+        self, line: _Line, item: _Template, *, quantity: int, fulfilled: bool
+    ) -> dict[str, Any]:
         allocations = []
         if line.discount:
-            allocations.append({"amount": _money(line.discount),
-                                "discount_application_index": 0,
-                                "amount_set": self._money_set(line.discount)})
+            allocations.append(
+                {
+                    "amount": _money(line.discount),
+                    "discount_application_index": 0,
+                    "amount_set": self._money_set(line.discount),
+                }
+            )
         return _fill(
             item,
             id=line.id,
@@ -1250,21 +1443,28 @@ class ShopSimulation:
         for refund_line_id, line, quantity, subtotal in refund.lines:
             entry = _part("refunds/create", "refund_line_items", 0)
             item_template = _part("refunds/create", "refund_line_items", 0, "line_item")
-            refund_lines.append(_fill(
-                entry,
-                id=refund_line_id,
-                quantity=quantity,
-                line_item_id=line.id,
-                location_id=self.shop.location_id if refund.restock else None,
-                restock_type="cancel" if order.cancelled_at or not order.fulfillments
-                else ("return" if refund.restock else "no_restock"),
-                subtotal=float(subtotal),
-                total_tax=0.0,
-                subtotal_set=self._money_set(subtotal),
-                total_tax_set=self._money_set(Decimal("0")),
-                line_item=self._fulfillment_line(line, item_template, quantity=line.quantity,
-                                                 fulfilled=bool(order.fulfillments)),
-            ))
+            refund_lines.append(
+                _fill(
+                    entry,
+                    id=refund_line_id,
+                    quantity=quantity,
+                    line_item_id=line.id,
+                    location_id=self.shop.location_id if refund.restock else None,
+                    restock_type="cancel"
+                    if order.cancelled_at or not order.fulfillments
+                    else ("return" if refund.restock else "no_restock"),
+                    subtotal=float(subtotal),
+                    total_tax=0.0,
+                    subtotal_set=self._money_set(subtotal),
+                    total_tax_set=self._money_set(Decimal("0")),
+                    line_item=self._fulfillment_line(
+                        line,
+                        item_template,
+                        quantity=line.quantity,
+                        fulfilled=bool(order.fulfillments),
+                    ),
+                )
+            )
         transaction = _fill(
             _part("refunds/create", "transactions", 0),
             id=refund.transaction_id,
@@ -1315,39 +1515,46 @@ class ShopSimulation:
             refunded_lines += line.refund_subtotal(line.refunded_quantity)
             allocations = []
             if line.discount:
-                allocations.append({"amount": _money(line.discount),
-                                    "amount_set": self._money_set(line.discount),
-                                    "discount_application_index": 0})
-            lines.append(_fill(
-                item,
-                id=line.id,
-                admin_graphql_api_id=f"gid://shopify/LineItem/{line.id}",
-                attributed_staffs=[],
-                current_quantity=current,
-                fulfillable_quantity=0 if is_fulfilled or is_cancelled else line.quantity,
-                fulfillment_status="fulfilled" if is_fulfilled else None,
-                grams=line.product.grams,
-                name=self._line_name(line),
-                price=_money(line.product.price),
-                price_set=self._money_set(line.product.price),
-                product_id=line.product.id,
-                quantity=line.quantity,
-                sku=line.variant.sku,
-                title=line.product.title,
-                total_discount="0.00",
-                total_discount_set=self._money_set(Decimal("0")),
-                variant_id=line.variant.id,
-                variant_inventory_management="shopify",
-                variant_title=line.variant.title,
-                vendor=line.product.vendor,
-                discount_allocations=allocations,
-            ))
+                allocations.append(
+                    {
+                        "amount": _money(line.discount),
+                        "amount_set": self._money_set(line.discount),
+                        "discount_application_index": 0,
+                    }
+                )
+            lines.append(
+                _fill(
+                    item,
+                    id=line.id,
+                    admin_graphql_api_id=f"gid://shopify/LineItem/{line.id}",
+                    attributed_staffs=[],
+                    current_quantity=current,
+                    fulfillable_quantity=0 if is_fulfilled or is_cancelled else line.quantity,
+                    fulfillment_status="fulfilled" if is_fulfilled else None,
+                    grams=line.product.grams,
+                    name=self._line_name(line),
+                    price=_money(line.product.price),
+                    price_set=self._money_set(line.product.price),
+                    product_id=line.product.id,
+                    quantity=line.quantity,
+                    sku=line.variant.sku,
+                    title=line.product.title,
+                    total_discount="0.00",
+                    total_discount_set=self._money_set(Decimal("0")),
+                    variant_id=line.variant.id,
+                    variant_inventory_management="shopify",
+                    variant_title=line.variant.title,
+                    vendor=line.product.vendor,
+                    discount_allocations=allocations,
+                )
+            )
         shipping = _fill(
             _part("orders/create", "shipping_lines", 0),
             id=order.shipping_line_id,
             code="Standard",
             current_discounted_price_set=self._money_set(
-                Decimal("0") if is_cancelled else order.shipping),
+                Decimal("0") if is_cancelled else order.shipping
+            ),
             discounted_price=_money(order.shipping),
             discounted_price_set=self._money_set(order.shipping),
             price=_money(order.shipping),
@@ -1358,17 +1565,24 @@ class ShopSimulation:
         discount_codes = []
         discount_applications = []
         if checkout.discount_code:
-            discount_codes.append({"code": checkout.discount_code,
-                                   "amount": _money(order.discounts), "type": "percentage"})
-            discount_applications.append({
-                "target_type": "line_item",
-                "type": "discount_code",
-                "value": f"{checkout.discount_percent}.0",
-                "value_type": "percentage",
-                "allocation_method": "across",
-                "target_selection": "all",
-                "code": checkout.discount_code,
-            })
+            discount_codes.append(
+                {
+                    "code": checkout.discount_code,
+                    "amount": _money(order.discounts),
+                    "type": "percentage",
+                }
+            )
+            discount_applications.append(
+                {
+                    "target_type": "line_item",
+                    "type": "discount_code",
+                    "value": f"{checkout.discount_percent}.0",
+                    "value_type": "percentage",
+                    "allocation_method": "across",
+                    "target_selection": "all",
+                    "code": checkout.discount_code,
+                }
+            )
         if is_cancelled:
             current_subtotal = current_total = current_discounts = Decimal("0")
         else:
@@ -1395,7 +1609,8 @@ class ShopSimulation:
             created_at=self._ts(order.created_at),
             currency=shop.currency,
             current_shipping_price_set=self._money_set(
-                Decimal("0") if is_cancelled else order.shipping),
+                Decimal("0") if is_cancelled else order.shipping
+            ),
             current_subtotal_price=_money(current_subtotal),
             current_subtotal_price_set=self._money_set(current_subtotal),
             current_total_discounts=_money(current_discounts),

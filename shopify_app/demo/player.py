@@ -308,9 +308,7 @@ class _Sender:
             else:
                 summary.failed += 1
                 if len(summary.failures) < _MAX_FAILURES_KEPT:
-                    summary.failures.append(
-                        f"{delivery.topic} {delivery.webhook_id}: {problem}"
-                    )
+                    summary.failures.append(f"{delivery.topic} {delivery.webhook_id}: {problem}")
             if self.on_progress is not None:
                 try:
                     self.on_progress(delivery)
@@ -455,7 +453,10 @@ class DemoStore:
     ) -> DeliverySummary:
         """Deliver the history as fast as the app accepts it."""
         return deliver(
-            self.history(), target=self.target, options=self.options, stop=stop,
+            self.history(),
+            target=self.target,
+            options=self.options,
+            stop=stop,
             on_progress=on_progress,
         )
 
@@ -465,6 +466,10 @@ class DemoStore:
         """Start the simulated clock and deliver each later event when its moment comes."""
         self.clock.start()
         return deliver(
-            self.future(), target=self.target, options=self.options, clock=self.clock,
-            stop=stop, on_progress=on_progress,
+            self.future(),
+            target=self.target,
+            options=self.options,
+            clock=self.clock,
+            stop=stop,
+            on_progress=on_progress,
         )

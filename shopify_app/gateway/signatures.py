@@ -37,9 +37,7 @@ def sign_query(params: Mapping[str, str | Sequence[str]], secret: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def is_valid_query_hmac(
-    params: Mapping[str, str | Sequence[str]], secrets: Iterable[str]
-) -> bool:
+def is_valid_query_hmac(params: Mapping[str, str | Sequence[str]], secrets: Iterable[str]) -> bool:
     received = params.get("hmac")
     if not isinstance(received, str) or not received:
         return False

@@ -30,7 +30,10 @@ ORDER_LOOKBACK = timedelta(days=7)
 """Orders are credited shortly after they arrive; this covers a scheduler that was down."""
 REACHED_STATUSES = (MessageStatus.SENT, MessageStatus.HELD_OUT)
 DECIDED_STATUSES = (
-    MessageStatus.SENT, MessageStatus.HELD_OUT, MessageStatus.FAILED, MessageStatus.NEEDS_REVIEW,
+    MessageStatus.SENT,
+    MessageStatus.HELD_OUT,
+    MessageStatus.FAILED,
+    MessageStatus.NEEDS_REVIEW,
     MessageStatus.CLAIMED,
 )
 Z_95 = 1.959964
@@ -60,9 +63,15 @@ def attribute_orders(session: Session, *, shop_id: int, now: datetime) -> int:
             continue
         session.add(
             MessageAttribution(
-                shop_id=shop_id, order_id=order.id, message_id=found.id, flow=found.flow,
-                step=found.step, is_holdout=found.status == MessageStatus.HELD_OUT,
-                method=method, revenue=order.total_price, order_processed_at=order.processed_at,
+                shop_id=shop_id,
+                order_id=order.id,
+                message_id=found.id,
+                flow=found.flow,
+                step=found.step,
+                is_holdout=found.status == MessageStatus.HELD_OUT,
+                method=method,
+                revenue=order.total_price,
+                order_processed_at=order.processed_at,
                 created_at=now,
             )
         )
@@ -153,8 +162,7 @@ def load_flow_results(
     awaiting review): the population on which treated and control are compared.
     """
     rows = session.execute(
-        select(Message.id, Message.flow, Message.step, Message.status, Message.status_reason)
-        .where(
+        select(Message.id, Message.flow, Message.step, Message.status, Message.status_reason).where(
             Message.shop_id == shop_id,
             Message.created_at >= period_start,
             Message.created_at < period_end,

@@ -141,7 +141,12 @@ def load_flow_config(session: Session, *, shop_id: int, flow: str) -> FlowConfig
 
 
 def save_flow_config(
-    session: Session, *, shop_id: int, flow: str, enabled: bool, params: dict[str, Any],
+    session: Session,
+    *,
+    shop_id: int,
+    flow: str,
+    enabled: bool,
+    params: dict[str, Any],
     now: datetime,
 ) -> FlowConfig:
     """Validate and store the shop's settings for *flow*; a bad value is refused, not clamped."""
@@ -171,7 +176,10 @@ def ensure_default_settings(session: Session, *, shop_id: int, now: datetime) ->
         config = default_config(flow)
         session.add(
             FlowSettings(
-                shop_id=shop_id, flow=flow, enabled=config.enabled, params=config.params,
+                shop_id=shop_id,
+                flow=flow,
+                enabled=config.enabled,
+                params=config.params,
                 updated_at=now,
             )
         )

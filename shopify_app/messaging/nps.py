@@ -70,9 +70,14 @@ def score_links(message: Message, *, app_url: str, secret_key: str) -> list[dict
             "score": score,
             "url": f"{app_url}/nps/"
             + make_token(
-                secret_key, purpose=PURPOSE,
-                payload={"m": message.id, "s": message.shop_id, "c": message.customer_id,
-                         "n": score},
+                secret_key,
+                purpose=PURPOSE,
+                payload={
+                    "m": message.id,
+                    "s": message.shop_id,
+                    "c": message.customer_id,
+                    "n": score,
+                },
             ),
         }
         for score in SCORES
@@ -122,16 +127,19 @@ def check_answer(session: Session, *, secret_key: str, token: str) -> NpsAnswer:
     return NpsAnswer(outcome=Outcome.ALREADY_RECORDED, score=first, shop_name=name)
 
 
-def record_answer(
-    session: Session, *, secret_key: str, token: str, now: datetime
-) -> NpsAnswer:
+def record_answer(session: Session, *, secret_key: str, token: str, now: datetime) -> NpsAnswer:
     """Record the score a signed link carries, once per message; refuse anything not genuine."""
     message, shop, score = _resolve(session, secret_key=secret_key, token=token)
     inserted = session.execute(
         conflict_insert(session, NpsResponse)
         .values(
-            shop_id=message.shop_id, customer_id=message.customer_id, message_id=message.id,
-            order_id=message.order_id, score=score, responded_at=now, created_at=now,
+            shop_id=message.shop_id,
+            customer_id=message.customer_id,
+            message_id=message.id,
+            order_id=message.order_id,
+            score=score,
+            responded_at=now,
+            created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["shop_id", "message_id"])
         .returning(NpsResponse.id)
@@ -141,7 +149,8 @@ def record_answer(
         return NpsAnswer(outcome=Outcome.RECORDED, score=score, shop_name=name)
     first = _recorded_score(session, message)
     return NpsAnswer(
-        outcome=Outcome.ALREADY_RECORDED, score=first if first is not None else score,
+        outcome=Outcome.ALREADY_RECORDED,
+        score=first if first is not None else score,
         shop_name=name,
     )
 

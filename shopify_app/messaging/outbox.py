@@ -94,7 +94,11 @@ def normalize_email(email: str | None) -> str | None:
 
 
 def plan_message(
-    session: Session, *, shop_id: int, message: PlannedMessage, holdout_share: float,
+    session: Session,
+    *,
+    shop_id: int,
+    message: PlannedMessage,
+    holdout_share: float,
     now: datetime,
 ) -> bool:
     """Insert *message* unless its dedupe key exists; return whether it was new.
@@ -191,8 +195,13 @@ def quiet_hours_end(now: datetime, *, zone: ZoneInfo, quiet: QuietHours | None) 
 
 
 def frequency_cap_until(
-    session: Session, *, shop_id: int, customer_id: int | None, email: str | None,
-    cap: timedelta, now: datetime,
+    session: Session,
+    *,
+    shop_id: int,
+    customer_id: int | None,
+    email: str | None,
+    cap: timedelta,
+    now: datetime,
 ) -> datetime | None:
     """Return when the buyer may get the next marketing email, or None when they may now."""
     if cap <= timedelta(0):
@@ -229,8 +238,13 @@ def _aware(value: datetime) -> datetime:
 
 
 def suppression_reason(
-    session: Session, *, shop_id: int, customer: Customer | None, email: str | None,
-    is_marketing: bool, audience_everyone: bool = False,
+    session: Session,
+    *,
+    shop_id: int,
+    customer: Customer | None,
+    email: str | None,
+    is_marketing: bool,
+    audience_everyone: bool = False,
 ) -> str | None:
     """Return why the address must not get this message, or None when it may.
 
@@ -264,7 +278,12 @@ def suppression_reason(
 
 
 def record_suppression(
-    session: Session, *, shop_id: int, email: str, reason: str, message_id: int | None,
+    session: Session,
+    *,
+    shop_id: int,
+    email: str,
+    reason: str,
+    message_id: int | None,
     now: datetime,
 ) -> bool:
     """Remember never to email *email* again; return False when it was already recorded."""
@@ -278,8 +297,14 @@ def record_suppression(
 
 
 def cancel_pending_for_buyer(
-    session: Session, *, shop_id: int, customer_id: int | None, email: str | None, reason: str,
-    now: datetime, marketing_only: bool = True,
+    session: Session,
+    *,
+    shop_id: int,
+    customer_id: int | None,
+    email: str | None,
+    reason: str,
+    now: datetime,
+    marketing_only: bool = True,
 ) -> int:
     """Cancel the buyer's messages not sent yet (after an unsubscribe, bounce or redaction)."""
     buyers = []
@@ -340,8 +365,11 @@ def redact_outbox(
 ) -> None:
     """Join `privacy.redact_customer`: cancel and scrub the customer's messages."""
     redact_customer_messages(
-        session, shop_id=shop.id, customer_id=customer.id if customer is not None else None,
-        email=email, now=now,
+        session,
+        shop_id=shop.id,
+        customer_id=customer.id if customer is not None else None,
+        email=email,
+        now=now,
     )
 
 
@@ -362,8 +390,12 @@ def export_outbox(
     )
     return [
         {
-            "flow": m.flow, "step": m.step, "status": m.status.value, "email": m.email,
-            "subject": m.subject, "due_at": m.due_at.isoformat(),
+            "flow": m.flow,
+            "step": m.step,
+            "status": m.status.value,
+            "email": m.email,
+            "subject": m.subject,
+            "due_at": m.due_at.isoformat(),
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         }
         for m in rows
@@ -374,5 +406,6 @@ def cancel_on_uninstall(session: Session, shop: Shop, now: datetime) -> None:
     """Join `shops.mark_uninstalled`: nothing more goes out for a shop that left."""
     cancelled = cancel_pending(session, shop_id=shop.id, reason="shop_uninstalled", now=now)
     if cancelled:
-        logger.info("Cancelled %d pending messages on uninstall", cancelled,
-                    extra={"shop": shop.domain})
+        logger.info(
+            "Cancelled %d pending messages on uninstall", cancelled, extra={"shop": shop.domain}
+        )

@@ -108,8 +108,15 @@ def send_due_messages(
                 session, now=now, shop_id=shop_id, limit=config.batch_size, report=report
             )
         for message_id in claimed:
-            _deliver(session_factory, message_id, now=now, mailer=mailer, config=config,
-                     report=report, override_loader=override_loader)
+            _deliver(
+                session_factory,
+                message_id,
+                now=now,
+                mailer=mailer,
+                config=config,
+                report=report,
+                override_loader=override_loader,
+            )
         if fetched < config.batch_size:
             break
     return report
@@ -174,8 +181,11 @@ def claim_due_messages(
 
 def _count(report: SendReport, outcome: str) -> None:
     attribute = {
-        "held_out": "held_out", "suppressed": "suppressed", "deferred": "deferred",
-        "cancelled": "cancelled", "failed": "failed",
+        "held_out": "held_out",
+        "suppressed": "suppressed",
+        "deferred": "deferred",
+        "cancelled": "cancelled",
+        "failed": "failed",
     }[outcome]
     setattr(report, attribute, getattr(report, attribute) + 1)
 
@@ -190,7 +200,11 @@ def _shop_state(session: Session, shop_id: int, shops: dict[int, _ShopState]) ->
 
 
 def _decide(
-    session: Session, message: Message, *, now: datetime, shops: dict[int, _ShopState],
+    session: Session,
+    message: Message,
+    *,
+    now: datetime,
+    shops: dict[int, _ShopState],
     buyers: set[str],
 ) -> str:
     from shopify_app.messaging.flows import FLOWS
@@ -211,12 +225,14 @@ def _decide(
     if reason:
         return _finish(message, MessageStatus.CANCELLED, reason, now)
     customer = session.get(Customer, message.customer_id) if message.customer_id else None
-    audience_everyone = bool(
-        flow.audience_param and params.get(flow.audience_param) == "everyone"
-    )
+    audience_everyone = bool(flow.audience_param and params.get(flow.audience_param) == "everyone")
     suppressed = messaging.suppression_reason(
-        session, shop_id=message.shop_id, customer=customer, email=message.email,
-        is_marketing=message.is_marketing, audience_everyone=audience_everyone,
+        session,
+        shop_id=message.shop_id,
+        customer=customer,
+        email=message.email,
+        is_marketing=message.is_marketing,
+        audience_everyone=audience_everyone,
     )
     if suppressed:
         return _finish(message, MessageStatus.SUPPRESSED, suppressed, now)
@@ -232,8 +248,12 @@ def _decide(
         if cap > timedelta(0) and buyer_keys & buyers:
             return _defer(message, now + cap, "frequency_cap", now)
         until = messaging.frequency_cap_until(
-            session, shop_id=message.shop_id, customer_id=message.customer_id,
-            email=message.email, cap=cap, now=now,
+            session,
+            shop_id=message.shop_id,
+            customer_id=message.customer_id,
+            email=message.email,
+            cap=cap,
+            now=now,
         )
         if until is not None:
             return _defer(message, until, "frequency_cap", now)
@@ -312,14 +332,21 @@ def _deliver(
 
 def _hard_block(session: Session, message: Message, customer: Customer | None) -> str | None:
     return messaging.suppression_reason(
-        session, shop_id=message.shop_id, customer=customer, email=message.email,
+        session,
+        shop_id=message.shop_id,
+        customer=customer,
+        email=message.email,
         is_marketing=False,
     )
 
 
 def _compose(
-    session: Session, message: Message, shop: Shop, customer: Customer | None,
-    config: SenderConfig, override_loader: OverrideLoader | None,
+    session: Session,
+    message: Message,
+    shop: Shop,
+    customer: Customer | None,
+    config: SenderConfig,
+    override_loader: OverrideLoader | None,
 ) -> OutgoingEmail:
     from shopify_app.messaging.flows import FLOWS
 
@@ -333,9 +360,11 @@ def _compose(
         "unsubscribe_url": link,
     }
     if flow.send_context is not None:
-        context.update(flow.send_context(
-            session, message, app_url=config.app_url, secret_key=config.secret_key
-        ))
+        context.update(
+            flow.send_context(
+                session, message, app_url=config.app_url, secret_key=config.secret_key
+            )
+        )
     override = (
         override_loader(session, shop.id, message.flow, message.step) if override_loader else None
     )
@@ -365,8 +394,13 @@ def _record_sent(session_factory: sessionmaker[Session], message_id: int, *, now
 
 
 def _record_failure(
-    session_factory: sessionmaker[Session], message_id: int, error: MailError, *,
-    now: datetime, config: SenderConfig, report: SendReport,
+    session_factory: sessionmaker[Session],
+    message_id: int,
+    error: MailError,
+    *,
+    now: datetime,
+    config: SenderConfig,
+    report: SendReport,
 ) -> None:
     with session_factory() as session, session.begin():
         message = session.get(Message, message_id)
@@ -397,14 +431,23 @@ def _record_failure(
 def _mark_bounced(session: Session, message: Message, *, now: datetime) -> None:
     assert message.email is not None
     messaging.record_suppression(
-        session, shop_id=message.shop_id, email=message.email, reason="bounced",
-        message_id=message.id, now=now,
+        session,
+        shop_id=message.shop_id,
+        email=message.email,
+        reason="bounced",
+        message_id=message.id,
+        now=now,
     )
     if message.customer_id is not None:
         customer = session.get(Customer, message.customer_id)
         if customer is not None and customer.email_bounced_at is None:
             customer.email_bounced_at = now
     messaging.cancel_pending_for_buyer(
-        session, shop_id=message.shop_id, customer_id=message.customer_id, email=message.email,
-        reason="bounced", now=now, marketing_only=False,
+        session,
+        shop_id=message.shop_id,
+        customer_id=message.customer_id,
+        email=message.email,
+        reason="bounced",
+        now=now,
+        marketing_only=False,
     )

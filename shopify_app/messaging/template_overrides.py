@@ -68,16 +68,24 @@ def sample_context(flow: str, step: int, shop: Shop | None = None) -> dict[str, 
     per_flow: dict[str, dict[str, Any]] = {
         "abandoned_checkout": {
             "lines": [
-                {"title": "Tea & Honey <Gift Box>", "variant_title": "Large", "quantity": 2,
-                 "price": "19.50"},
+                {
+                    "title": "Tea & Honey <Gift Box>",
+                    "variant_title": "Large",
+                    "quantity": 2,
+                    "price": "19.50",
+                },
             ],
             "currency": shop.currency if shop else "USD",
             "total_price": "39.00",
             "checkout_url": "https://example.myshopify.com/checkouts/sample/recover",
         },
         "replenishment": {
-            "product": {"id": 1, "variant_id": 11, "title": "Tea & Honey <Gift Box>",
-                        "variant_title": "Large"},
+            "product": {
+                "id": 1,
+                "variant_id": 11,
+                "title": "Tea & Honey <Gift Box>",
+                "variant_title": "Large",
+            },
             "quantity": 2,
             "ordered_at": "2026-03-01T10:00:00+00:00",
             "runs_out_at": "2026-04-01T10:00:00+00:00",
@@ -141,7 +149,12 @@ def preview_template(
 
 
 def save_template_override(
-    session: Session, *, shop_id: int, flow: str, step: int, parts: dict[str, Any],
+    session: Session,
+    *,
+    shop_id: int,
+    flow: str,
+    step: int,
+    parts: dict[str, Any],
     now: datetime,
 ) -> TemplateView:
     """Store the edited template of a flow step once it renders; empty parts reset to shipped."""

@@ -98,7 +98,8 @@ def check_link(session: Session, *, secret_key: str, token: str) -> UnsubscribeR
     message, shop = _resolve(session, secret_key=secret_key, token=token)
     customer = session.get(Customer, message.customer_id) if message.customer_id else None
     outcome = (
-        Outcome.ALREADY_UNSUBSCRIBED if _is_unsubscribed(session, message, customer)
+        Outcome.ALREADY_UNSUBSCRIBED
+        if _is_unsubscribed(session, message, customer)
         else Outcome.PENDING
     )
     return UnsubscribeResult(outcome=outcome, shop_id=shop.id, shop_name=shop.name or shop.domain)
@@ -115,20 +116,33 @@ def unsubscribe(
         return UnsubscribeResult(Outcome.ALREADY_UNSUBSCRIBED, shop.id, name)
     assert message.email is not None
     messaging.record_suppression(
-        session, shop_id=shop.id, email=message.email, reason="unsubscribed",
-        message_id=message.id, now=now,
+        session,
+        shop_id=shop.id,
+        email=message.email,
+        reason="unsubscribed",
+        message_id=message.id,
+        now=now,
     )
     if customer is not None:
         customer.unsubscribed_at = now
     cancelled = messaging.cancel_pending_for_buyer(
-        session, shop_id=shop.id, customer_id=message.customer_id, email=message.email,
-        reason="unsubscribed", now=now,
+        session,
+        shop_id=shop.id,
+        customer_id=message.customer_id,
+        email=message.email,
+        reason="unsubscribed",
+        now=now,
     )
     session.flush()
-    logger.info("Recorded an unsubscribe; cancelled %d pending messages", cancelled,
-                extra={"shop": shop.domain})
+    logger.info(
+        "Recorded an unsubscribe; cancelled %d pending messages",
+        cancelled,
+        extra={"shop": shop.domain},
+    )
     return UnsubscribeResult(
-        Outcome.UNSUBSCRIBED, shop.id, name,
+        Outcome.UNSUBSCRIBED,
+        shop.id,
+        name,
         customer_shopify_id=customer.shopify_id if customer is not None else None,
     )
 
@@ -159,9 +173,7 @@ def sync_consent_to_shopify(
             if CONSENT_SCOPE not in credential.scope_set:
                 return False
             domain = shop.domain
-        token = get_access_token(
-            session_factory, shop_id=shop_id, app=app, cipher=cipher, now=now
-        )
+        token = get_access_token(session_factory, shop_id=shop_id, app=app, cipher=cipher, now=now)
         data = client_factory(domain, token).execute(
             CONSENT_MUTATION,
             {
@@ -175,12 +187,16 @@ def sync_consent_to_shopify(
             },
         )
     except Exception:  # noqa: BLE001 - the local opt-out stands whatever Shopify says
-        logger.warning("Could not update the consent in Shopify", exc_info=True,
-                       extra={"shop_id": shop_id})
+        logger.warning(
+            "Could not update the consent in Shopify", exc_info=True, extra={"shop_id": shop_id}
+        )
         return False
     errors = (data.get("customerEmailMarketingConsentUpdate") or {}).get("userErrors") or []
     if errors:
-        logger.warning("Shopify refused the consent update: %s",
-                       "; ".join(str(e.get("message")) for e in errors), extra={"shop_id": shop_id})
+        logger.warning(
+            "Shopify refused the consent update: %s",
+            "; ".join(str(e.get("message")) for e in errors),
+            extra={"shop_id": shop_id},
+        )
         return False
     return True

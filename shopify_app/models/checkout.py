@@ -35,9 +35,7 @@ class Checkout(Base):
     cart_token: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     shopify_customer_id: Mapped[int | None] = mapped_column(BigInteger)
     buyer_accepts_marketing: Mapped[bool] = mapped_column(default=False)
     abandoned_checkout_url: Mapped[str | None] = mapped_column(Text)
@@ -57,6 +55,8 @@ class Checkout(Base):
 
     @property
     def is_open(self) -> bool:
-        return self.completed_at is None and self.recovered_order_id is None and (
-            self.deleted_at is None
+        return (
+            self.completed_at is None
+            and self.recovered_order_id is None
+            and (self.deleted_at is None)
         )

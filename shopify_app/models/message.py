@@ -59,9 +59,7 @@ class Message(Base):
     dedupe_key: Mapped[str] = mapped_column(String(255))
     # One series per buyer and flow (e.g. the buyer's email): a newer series replaces an older one.
     series_key: Mapped[str | None] = mapped_column(String(320))
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     email: Mapped[str | None] = mapped_column(String(320))
     checkout_token: Mapped[str | None] = mapped_column(String(64))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))

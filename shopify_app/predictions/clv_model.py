@@ -314,9 +314,7 @@ def predicted_clv(
     return total
 
 
-def _collapse_duplicates(
-    columns: list[FloatArray], weights: ArrayLike | None
-) -> list[FloatArray]:
+def _collapse_duplicates(columns: list[FloatArray], weights: ArrayLike | None) -> list[FloatArray]:
     """Merge identical customers into one weighted row: integer-day data repeats a lot."""
     stacked = np.column_stack(columns)
     base = np.ones(len(stacked)) if weights is None else np.asarray(weights, dtype=np.float64)

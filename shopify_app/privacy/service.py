@@ -97,12 +97,20 @@ def export_customer_data(
     customer = find_customer(session, shop=shop, shopify_id=customer_shopify_id)
     email = email or (customer.email if customer is not None else None)
     orders = _customer_orders(
-        session, shop=shop, customer=customer, customer_shopify_id=customer_shopify_id,
-        email=email, order_ids=order_ids,
+        session,
+        shop=shop,
+        customer=customer,
+        customer_shopify_id=customer_shopify_id,
+        email=email,
+        order_ids=order_ids,
     )
     checkouts = _customer_checkouts(
-        session, shop=shop, customer=customer, customer_shopify_id=customer_shopify_id,
-        email=email, phone=None,
+        session,
+        shop=shop,
+        customer=customer,
+        customer_shopify_id=customer_shopify_id,
+        email=email,
+        phone=None,
     )
     export: dict[str, Any] = {
         "shop": shop.domain,
@@ -232,13 +240,21 @@ def redact_customer(
     email = email or (customer.email if customer is not None else None)
     phone = phone or (customer.phone if customer is not None else None)
     for order in _customer_orders(
-        session, shop=shop, customer=customer, customer_shopify_id=customer_shopify_id,
-        email=email, order_ids=order_ids,
+        session,
+        shop=shop,
+        customer=customer,
+        customer_shopify_id=customer_shopify_id,
+        email=email,
+        order_ids=order_ids,
     ):
         order.email = None
     for checkout in _customer_checkouts(
-        session, shop=shop, customer=customer, customer_shopify_id=customer_shopify_id,
-        email=email, phone=phone,
+        session,
+        shop=shop,
+        customer=customer,
+        customer_shopify_id=customer_shopify_id,
+        email=email,
+        phone=phone,
     ):
         checkout.email = None
         checkout.phone = None
@@ -267,7 +283,9 @@ def redact_customer(
     for redactor in CUSTOMER_REDACTORS:
         redactor(session, shop, customer, email, now)
     _scrub_inbox(
-        session, shop_domain=shop.domain, identifiers=identifiers,
+        session,
+        shop_domain=shop.domain,
+        identifiers=identifiers,
         numbers=[n for n in (customer_shopify_id, *order_ids) if n is not None],
         current_delivery_id=current_delivery_id,
     )
@@ -422,10 +440,13 @@ def redact_shop(
         for obj in list(session.identity_map.values()):
             if obj is not shop and getattr(obj, "shop_id", None) == shop.id:
                 session.expunge(obj)
-        deleted += session.execute(
-            sa.delete(Shop).where(Shop.id == shop.id),
-            execution_options={"synchronize_session": False},
-        ).rowcount or 0  # type: ignore[attr-defined]
+        deleted += (
+            session.execute(
+                sa.delete(Shop).where(Shop.id == shop.id),
+                execution_options={"synchronize_session": False},
+            ).rowcount
+            or 0
+        )  # type: ignore[attr-defined]
         session.expunge(shop)
     logger.info("Shop redacted: %d rows deleted", deleted, extra={"shop": shop_domain})
     return deleted
@@ -486,7 +507,10 @@ def process_data_request(
     customer = as_mapping(payload.get("customer")) or {}
     customer_id = parse_id(customer.get("id"))
     request = _log_request(
-        session, shop_domain=shop_domain, topic=DATA_REQUEST, webhook_id=webhook_id,
+        session,
+        shop_domain=shop_domain,
+        topic=DATA_REQUEST,
+        webhook_id=webhook_id,
         customer_shopify_id=customer_id,
         shopify_request_id=parse_id((as_mapping(payload.get("data_request")) or {}).get("id")),
         received_at=received_at,
@@ -494,7 +518,9 @@ def process_data_request(
     if shop is not None:
         request.export = _json_ready(
             export_customer_data(
-                session, shop=shop, customer_shopify_id=customer_id,
+                session,
+                shop=shop,
+                customer_shopify_id=customer_id,
                 email=text(customer.get("email")),
                 order_ids=_ids(payload.get("orders_requested")),
             )
@@ -523,14 +549,23 @@ def process_customer_redaction(
     customer_id = parse_id(customer.get("id"))
     if shop is not None:
         redact_customer(
-            session, shop=shop, customer_shopify_id=customer_id,
-            email=text(customer.get("email")), phone=text(customer.get("phone")),
-            order_ids=_ids(payload.get("orders_to_redact")), now=now,
+            session,
+            shop=shop,
+            customer_shopify_id=customer_id,
+            email=text(customer.get("email")),
+            phone=text(customer.get("phone")),
+            order_ids=_ids(payload.get("orders_to_redact")),
+            now=now,
             current_delivery_id=current_delivery_id,
         )
     request = _log_request(
-        session, shop_domain=shop_domain, topic=CUSTOMER_REDACT, webhook_id=webhook_id,
-        customer_shopify_id=customer_id, shopify_request_id=None, received_at=received_at,
+        session,
+        shop_domain=shop_domain,
+        topic=CUSTOMER_REDACT,
+        webhook_id=webhook_id,
+        customer_shopify_id=customer_id,
+        shopify_request_id=None,
+        received_at=received_at,
     )
     request.completed_at = now
     session.flush()
@@ -549,12 +584,19 @@ def process_shop_redaction(
 ) -> PrivacyRequest:
     """Answer shop/redact: delete everything of the shop, keeping only the audit record."""
     redact_shop(
-        session, shop_domain=shop_domain, now=now,
+        session,
+        shop_domain=shop_domain,
+        now=now,
         keep_delivery_ids=[current_delivery_id] if current_delivery_id is not None else (),
     )
     request = _log_request(
-        session, shop_domain=shop_domain, topic=SHOP_REDACT, webhook_id=webhook_id,
-        customer_shopify_id=None, shopify_request_id=None, received_at=received_at,
+        session,
+        shop_domain=shop_domain,
+        topic=SHOP_REDACT,
+        webhook_id=webhook_id,
+        customer_shopify_id=None,
+        shopify_request_id=None,
+        received_at=received_at,
     )
     request.completed_at = now
     session.flush()

@@ -28,7 +28,11 @@ from shopify_app.store.payloads import text
 
 
 def upsert_checkout(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Checkout:
     """Store a checkouts/create or checkouts/update payload unless a newer version is stored."""
@@ -44,8 +48,14 @@ def upsert_checkout(
         event_at=event_at,
     ):
         checkout = _apply_checkout_version(
-            session, shop=shop, checkout=checkout, token=token, payload=payload,
-            updated_at=updated_at, event_at=event_at, now=now,
+            session,
+            shop=shop,
+            checkout=checkout,
+            token=token,
+            payload=payload,
+            updated_at=updated_at,
+            event_at=event_at,
+            now=now,
         )
     link_order(session, shop=shop, checkout=checkout)
     session.flush()
@@ -53,7 +63,11 @@ def upsert_checkout(
 
 
 def delete_checkout(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> int:
     """Mark the deleted checkout(s) ended; return how many were marked.
@@ -70,9 +84,7 @@ def delete_checkout(
     else:
         raise InvalidPayload("checkout deletion names neither a token nor a cart_token")
     marked = 0
-    for checkout in session.scalars(
-        select(Checkout).where(Checkout.shop_id == shop.id, condition)
-    ):
+    for checkout in session.scalars(select(Checkout).where(Checkout.shop_id == shop.id, condition)):
         if checkout.deleted_at is None:
             checkout.deleted_at = event_at or now
             marked += 1
@@ -133,7 +145,8 @@ def _apply_checkout_version(
     checkout.total_price = shop_money(payload, "total_price")
     checkout.subtotal_price = shop_money(payload, "subtotal_price")
     checkout.line_items = [
-        _line_summary(line) for line in as_list(payload.get("line_items"))
+        _line_summary(line)
+        for line in as_list(payload.get("line_items"))
         if isinstance(line, Mapping)
     ]
     checkout.shopify_created_at = parse_datetime(payload.get("created_at"))

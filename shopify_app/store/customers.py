@@ -31,7 +31,11 @@ EMAIL_CONSENT_TOPIC = "customers_email_marketing_consent/update"
 
 
 def upsert_customer(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Customer:
     """Store a customers/create or customers/update payload unless a newer version is stored."""
@@ -82,7 +86,11 @@ def upsert_customer_snapshot(
 
 
 def delete_customer(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Customer:
     """Mark a customer deleted; an unknown one is recorded so a late create cannot revive it."""
@@ -94,7 +102,11 @@ def delete_customer(
 
 
 def apply_email_consent(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Customer:
     """Apply a customers_email_marketing_consent/update payload unless newer consent is stored."""

@@ -27,7 +27,11 @@ DELIVERED = "delivered"
 
 
 def upsert_fulfillment(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Fulfillment:
     """Store a fulfillments/create or fulfillments/update payload unless a newer one is stored."""

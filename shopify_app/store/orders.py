@@ -41,7 +41,11 @@ logger = logging.getLogger(__name__)
 
 
 def upsert_order(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Order:
     """Store an order version from any orders/* topic unless a newer version is stored."""
@@ -55,8 +59,14 @@ def upsert_order(
         event_at=event_at,
     ):
         order = _apply_order_version(
-            session, shop=shop, order=order, payload=payload, shopify_id=shopify_id,
-            updated_at=updated_at, event_at=event_at, now=now,
+            session,
+            shop=shop,
+            order=order,
+            payload=payload,
+            shopify_id=shopify_id,
+            updated_at=updated_at,
+            event_at=event_at,
+            now=now,
         )
     # Refunds and fulfillments carry their own identity and versions: merge them from any version.
     for refund_payload in as_list(payload.get("refunds")):
@@ -65,7 +75,11 @@ def upsert_order(
     for fulfillment_payload in as_list(payload.get("fulfillments")):
         if isinstance(fulfillment_payload, Mapping):
             fulfillments.store_fulfillment(
-                session, shop=shop, order=order, payload=fulfillment_payload, event_at=event_at,
+                session,
+                shop=shop,
+                order=order,
+                payload=fulfillment_payload,
+                event_at=event_at,
                 now=now,
             )
     refunds.refresh_refund_totals(session, order=order)
@@ -131,9 +145,7 @@ def _apply_order_version(
     order.is_test = bool(payload.get("test"))
     order.financial_status = text(payload.get("financial_status"), limit=32)
     order.fulfillment_status = text(payload.get("fulfillment_status"), limit=32)
-    order.currency = (
-        shop_currency(payload, "total_price") or order.currency or shop.currency
-    )[:3]
+    order.currency = (shop_currency(payload, "total_price") or order.currency or shop.currency)[:3]
     order.total_price = total_price
     order.subtotal_price = shop_money(payload, "subtotal_price")
     order.total_discounts = shop_money(payload, "total_discounts")
@@ -170,4 +182,3 @@ def _sync_lines(order: Order, *, shop: Shop, line_payloads: list[Any]) -> None:
     for line_id, line in existing.items():
         if line_id not in seen:
             order.lines.remove(line)
-

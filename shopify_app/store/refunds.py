@@ -38,7 +38,11 @@ class OrderNotYetKnown(AppError):
 
 
 def record_refund(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Refund:
     """Store a refunds/create payload once and bring the order's refund totals up to date."""
@@ -113,9 +117,7 @@ def refund_amount(payload: Mapping[str, Any]) -> Decimal:
         if isinstance(t, Mapping) and t.get("kind") == "refund" and t.get("status") == "success"
     ]
     if transactions:
-        return sum(
-            (_transaction_amount(t) for t in transactions), Decimal("0")
-        )
+        return sum((_transaction_amount(t) for t in transactions), Decimal("0"))
     return sum(
         (
             shop_money(line, "subtotal") or Decimal("0")

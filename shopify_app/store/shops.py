@@ -49,7 +49,11 @@ def mark_uninstalled(
 
 
 def update_shop_details(
-    session: Session, *, shop: Shop, payload: Mapping[str, Any], event_at: datetime | None,
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
     now: datetime,
 ) -> Shop:
     """Apply a shop/update payload (currency, IANA time zone, email, name) unless stale."""

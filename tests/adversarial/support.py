@@ -34,7 +34,9 @@ def demo_events(
 ) -> list[DemoEvent]:
     """Return the history of a simulated store called *domain*, oldest first."""
     profile = ShopProfile(
-        domain=domain, shopify_id=abs(hash(domain)) % 10**10, name=f"Store {domain.split('.')[0]}",
+        domain=domain,
+        shopify_id=abs(hash(domain)) % 10**10,
+        name=f"Store {domain.split('.')[0]}",
         email=f"owner@{domain.split('.')[0]}.example.com",
     )
     simulation = ShopSimulation(
@@ -48,19 +50,23 @@ def demo_events(
     return events
 
 
-def signed_request(event: DemoEvent, *, domain: str, webhook_id: str | None = None) -> tuple[
-    bytes, dict[str, str]
-]:
+def signed_request(
+    event: DemoEvent, *, domain: str, webhook_id: str | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     headers = webhook_headers(
-        event.topic, body, shop_domain=domain, webhook_id=webhook_id or str(uuid.uuid4()),
+        event.topic,
+        body,
+        shop_domain=domain,
+        webhook_id=webhook_id or str(uuid.uuid4()),
         triggered_at=event.occurred_at,
     )
     return body, headers
 
 
-def feed_store(client: FlaskClient, database: Database, events: list[DemoEvent], *,
-               domain: str, shop_id: int) -> None:
+def feed_store(
+    client: FlaskClient, database: Database, events: list[DemoEvent], *, domain: str, shop_id: int
+) -> None:
     """Post *events* signed through the endpoint, drain the inbox and rebuild the rollups."""
     for event in events:
         body, headers = signed_request(event, domain=domain)

@@ -49,7 +49,9 @@ def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
     shop = make_shop(
-        name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC",
+        name="Alpha Goods",
+        email="owner@alpha.example",
+        iana_timezone="UTC",
         expires_at=datetime.now(UTC) + timedelta(days=1),
     )
     flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
@@ -61,10 +63,16 @@ def emails(
     database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink
 ) -> dict[str, Any]:
     """Send Ada and Bob a reminder for checkouts whose names and titles carry markup."""
-    for token, customer, address in (("tok-a", ADA, "ada@example.com"),
-                                      ("tok-b", BOB, "bob@example.com")):
+    for token, customer, address in (
+        ("tok-a", ADA, "ada@example.com"),
+        ("tok-b", BOB, "bob@example.com"),
+    ):
         payload = flows.checkout_payload(
-            token, email=address, customer_id=customer, updated_at=T0, first_name=SCRIPT,
+            token,
+            email=address,
+            customer_id=customer,
+            updated_at=T0,
+            first_name=SCRIPT,
             lines=[{"title": f"Mug {SCRIPT}", "variant_title": f"Blue {SCRIPT}"}],
         )
         payload["note_attributes"] = [{"name": "gift", "value": SCRIPT}]

@@ -41,16 +41,27 @@ def shop(make_shop: Callable[..., Shop]) -> Shop:
 
 def order(number: int, *, updated_at: datetime, note: str = "") -> dict[str, Any]:
     payload = load_payload("orders__create")
-    payload.update(id=5_000_000 + number, name=f"#{number}", source_name=note,
-                   updated_at=updated_at.isoformat())
+    payload.update(
+        id=5_000_000 + number,
+        name=f"#{number}",
+        source_name=note,
+        updated_at=updated_at.isoformat(),
+    )
     return payload
 
 
-def post(client: FlaskClient, payload: dict[str, Any], *, webhook_id: str,
-         triggered_at: datetime | None = None, topic: str = "orders/create") -> int:
+def post(
+    client: FlaskClient,
+    payload: dict[str, Any],
+    *,
+    webhook_id: str,
+    triggered_at: datetime | None = None,
+    topic: str = "orders/create",
+) -> int:
     body = json_body(payload)
-    headers = webhook_headers(topic, body, shop_domain=SHOP, webhook_id=webhook_id,
-                              triggered_at=triggered_at)
+    headers = webhook_headers(
+        topic, body, shop_domain=SHOP, webhook_id=webhook_id, triggered_at=triggered_at
+    )
     return client.post("/webhooks", data=body, headers=headers).status_code
 
 
@@ -157,10 +168,20 @@ def test_triggered_at_far_in_the_future_is_stored_and_does_not_freeze_later_upda
     t0 = datetime(2026, 3, 1, tzinfo=UTC)
     skewed = datetime(2099, 1, 1, tzinfo=UTC)
     past = datetime(1999, 1, 1, tzinfo=UTC)
-    assert post(client, order(1, updated_at=t0, note="first"), webhook_id="a",
-                triggered_at=skewed) == 200
-    assert post(client, order(1, updated_at=t0 + timedelta(hours=1), note="second"),
-                webhook_id="b", triggered_at=past, topic="orders/updated") == 200
+    assert (
+        post(client, order(1, updated_at=t0, note="first"), webhook_id="a", triggered_at=skewed)
+        == 200
+    )
+    assert (
+        post(
+            client,
+            order(1, updated_at=t0 + timedelta(hours=1), note="second"),
+            webhook_id="b",
+            triggered_at=past,
+            topic="orders/updated",
+        )
+        == 200
+    )
     drain(database, now=t0 + timedelta(hours=2))
 
     with database.session_scope() as session:
@@ -178,15 +199,16 @@ def test_dst_change_in_the_shops_zone_keeps_the_order_of_updates(
     client: FlaskClient, database: Database, shop: Shop
 ) -> None:
     # 2026-11-01 01:30 happens twice in New York; the later wall time must still win by instant.
-    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)   # 01:30 EDT
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT
     second = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, one hour later
     late = order(1, updated_at=second, note="later")
     early = order(1, updated_at=first, note="earlier")
     late["updated_at"] = "2026-11-01T01:30:00-05:00"
     early["updated_at"] = "2026-11-01T01:30:00-04:00"
     assert post(client, late, webhook_id="late", triggered_at=second) == 200
-    assert post(client, early, webhook_id="early", triggered_at=first,
-                topic="orders/updated") == 200
+    assert (
+        post(client, early, webhook_id="early", triggered_at=first, topic="orders/updated") == 200
+    )
     drain(database, now=second + timedelta(minutes=5))
 
     with database.session_scope() as session:
@@ -229,7 +251,10 @@ def test_worker_killed_mid_batch_leaves_rows_that_are_recovered_and_processed_on
 
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_WORKER, database_url, t0.isoformat(), "3"],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
 

@@ -56,8 +56,16 @@ SENDERS = 8
 MAX_TRIES = 8
 FLOOD_SHOP = "flood.myshopify.com"
 REFERENCE_SHOP = "reference.myshopify.com"
-SURROGATE = {"id", "shop_id", "created_at", "updated_at", "order_id", "refund_id", "customer_id",
-             "recovered_order_id"}
+SURROGATE = {
+    "id",
+    "shop_id",
+    "created_at",
+    "updated_at",
+    "order_id",
+    "refund_id",
+    "customer_id",
+    "recovered_order_id",
+}
 
 
 @pytest.fixture
@@ -87,26 +95,44 @@ def stored_state(session: Session, shop_id: int) -> dict[str, Any]:
     customer_ids = {customer.id: customer.shopify_id for customer in customers}
     state = {
         "orders": sorted(
-            ({**_row(o), "customer": customer_ids.get(o.customer_id or 0),
-              "lines": sorted((_row(line) for line in o.lines), key=str)} for o in orders),
+            (
+                {
+                    **_row(o),
+                    "customer": customer_ids.get(o.customer_id or 0),
+                    "lines": sorted((_row(line) for line in o.lines), key=str),
+                }
+                for o in orders
+            ),
             key=str,
         ),
         "customers": sorted((_row(c) for c in customers), key=str),
         "checkouts": sorted(
-            ({**_row(c), "customer": customer_ids.get(c.customer_id or 0),
-              "recovered_order": order_ids.get(c.recovered_order_id or 0)}
-             for c in session.scalars(select(Checkout).where(Checkout.shop_id == shop_id))),
+            (
+                {
+                    **_row(c),
+                    "customer": customer_ids.get(c.customer_id or 0),
+                    "recovered_order": order_ids.get(c.recovered_order_id or 0),
+                }
+                for c in session.scalars(select(Checkout).where(Checkout.shop_id == shop_id))
+            ),
             key=str,
         ),
         "refunds": sorted(
-            ({**_row(r), "order": order_ids.get(r.order_id),
-              "lines": sorted((_row(line) for line in r.lines), key=str)}
-             for r in session.scalars(select(Refund).where(Refund.shop_id == shop_id))),
+            (
+                {
+                    **_row(r),
+                    "order": order_ids.get(r.order_id),
+                    "lines": sorted((_row(line) for line in r.lines), key=str),
+                }
+                for r in session.scalars(select(Refund).where(Refund.shop_id == shop_id))
+            ),
             key=str,
         ),
         "fulfillments": sorted(
-            ({**_row(f), "order": order_ids.get(f.order_id)}
-             for f in session.scalars(select(Fulfillment).where(Fulfillment.shop_id == shop_id))),
+            (
+                {**_row(f), "order": order_ids.get(f.order_id)}
+                for f in session.scalars(select(Fulfillment).where(Fulfillment.shop_id == shop_id))
+            ),
             key=str,
         ),
     }
@@ -116,7 +142,10 @@ def stored_state(session: Session, shop_id: int) -> dict[str, Any]:
 
 def kpi_summary(session: Session, shop_id: int) -> dict[str, Any]:
     summary = kpis.load_summary(
-        session, shop_id=shop_id, period_start=date(2025, 6, 1), period_end=date(2026, 2, 28),
+        session,
+        shop_id=shop_id,
+        period_start=date(2025, 6, 1),
+        period_end=date(2026, 2, 28),
         now=STREAM_NOW,
     )
     session.commit()
@@ -124,8 +153,9 @@ def kpi_summary(session: Session, shop_id: int) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))
 
 
-def post_with_retries(session: requests.Session, url: str, body: bytes,
-                      headers: dict[str, str]) -> tuple[float, int]:
+def post_with_retries(
+    session: requests.Session, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[float, int]:
     """Deliver like Shopify: retry 5xx and connection errors; return the ack latency and tries."""
     for attempt in range(1, MAX_TRIES + 1):
         started = time.perf_counter()
@@ -147,9 +177,9 @@ def drain_until_settled(database: Database) -> None:
         drain(database, now=clock)
         with database.session_scope() as session:
             waiting = session.scalar(
-                select(func.count()).select_from(WebhookDelivery).where(
-                    WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED])
-                )
+                select(func.count())
+                .select_from(WebhookDelivery)
+                .where(WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED]))
             )
         if not waiting:
             return
@@ -163,14 +193,19 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def test_flood_of_shuffled_duplicated_webhooks_ends_in_the_in_order_state_and_kpis(
-    live_server: str, client: FlaskClient, database: Database, make_shop: Callable[..., Shop],
-    database_url: str, record_property: Callable[[str, object], None],
+    live_server: str,
+    client: FlaskClient,
+    database: Database,
+    make_shop: Callable[..., Shop],
+    database_url: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     flood = make_shop(FLOOD_SHOP)
     reference = make_shop(REFERENCE_SHOP)
     unique = round(POSTS / (1 + DUPLICATE_SHARE))
-    events = demo_events(FLOOD_SHOP, customers=max(20, unique // 12), history_days=400,
-                         limit=unique)
+    events = demo_events(
+        FLOOD_SHOP, customers=max(20, unique // 12), history_days=400, limit=unique
+    )
     rng = random.Random(20260301)
     requests_once = [signed_request(event, domain=FLOOD_SHOP) for event in events]
     deliveries = requests_once + rng.sample(requests_once, POSTS - len(requests_once))
@@ -208,8 +243,11 @@ def test_flood_of_shuffled_duplicated_webhooks_ends_in_the_in_order_state_and_kp
     latencies = [latency for latency, _ in results]
     figures = {
         "backend": database_url.split(":", 1)[0],
-        "posts": len(deliveries), "unique_events": len(events), "senders": SENDERS,
-        "seconds": round(elapsed, 2), "posts_per_second": round(len(deliveries) / elapsed, 1),
+        "posts": len(deliveries),
+        "unique_events": len(events),
+        "senders": SENDERS,
+        "seconds": round(elapsed, 2),
+        "posts_per_second": round(len(deliveries) / elapsed, 1),
         "retried_posts": sum(1 for _, tries in results if tries > 1),
         "ack_p50_ms": round(1000 * statistics.median(latencies), 1),
         "ack_p95_ms": round(1000 * percentile(latencies, 0.95), 1),

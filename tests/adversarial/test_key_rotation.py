@@ -30,7 +30,8 @@ def stored_pairs(database: Database) -> dict[int, tuple[bytes, bytes | None]]:
     with database.session_scope() as session:
         return {
             credential.shop_id: (
-                credential.access_token_encrypted, credential.refresh_token_encrypted
+                credential.access_token_encrypted,
+                credential.refresh_token_encrypted,
             )
             for credential in session.scalars(select(ShopCredential))
         }
@@ -46,8 +47,11 @@ def test_rotate_token_key_reencrypts_every_token_so_the_old_key_can_be_dropped(
     app: Flask, database: Database, make_shop: Callable[..., Shop], database_url: str
 ) -> None:
     for number in range(5):
-        make_shop(f"shop-{number}.myshopify.com", access_token=f"shpat_{number}",
-                  refresh_token=None if number == 0 else f"shprt_{number}")
+        make_shop(
+            f"shop-{number}.myshopify.com",
+            access_token=f"shpat_{number}",
+            refresh_token=None if number == 0 else f"shprt_{number}",
+        )
     new_key = generate_key()
     rotating = app_with_keys(database_url, new_key, TOKEN_KEY)
 
@@ -99,7 +103,12 @@ def test_rotate_token_key_runs_as_the_documented_flask_command(
     }
     done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "shopify_app", "rotate-token-key"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
     assert done.returncode == 0, done.stderr

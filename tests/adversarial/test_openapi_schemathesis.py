@@ -28,8 +28,12 @@ from tests.support.shopify import make_session_token
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 EXAMPLES_PER_OPERATION = scale(12, 100)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -66,13 +70,17 @@ def test_every_api_operation_answers_within_its_schema_and_never_with_5xx(
     exercised = 0
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def check(case: Case) -> None:
             headers = {"Authorization": f"Bearer {make_session_token(VICTIM)}"}
-            case.call_and_validate(base_url=live_server, headers=headers, checks=CHECKS,
-                                   timeout=30)
+            case.call_and_validate(base_url=live_server, headers=headers, checks=CHECKS, timeout=30)
 
         check()
         exercised += 1

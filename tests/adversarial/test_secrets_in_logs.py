@@ -88,29 +88,47 @@ def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
 
 @responses.activate
 def test_install_refresh_webhooks_and_sending_log_no_secret_token_hmac_or_email(
-    app: Flask, client: FlaskClient, runner: FlaskCliRunner, database: Database,
-    smtp: SmtpSink, captured_logs: Capture,
+    app: Flask,
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    database: Database,
+    smtp: SmtpSink,
+    captured_logs: Capture,
 ) -> None:
     session_token = make_session_token(SHOP)
     secrets = {**SECRETS, "session token": session_token}
     # Install through token exchange, as the first open of the embedded app does.
-    responses.post(TOKEN_URL, json=token_response(
-        access_token=SECRETS["installed access token"],
-        refresh_token=SECRETS["installed refresh token"]))
+    responses.post(
+        TOKEN_URL,
+        json=token_response(
+            access_token=SECRETS["installed access token"],
+            refresh_token=SECRETS["installed refresh token"],
+        ),
+    )
     assert client.get(f"/?shop={SHOP}&embedded=1&id_token={session_token}").status_code == 200
     # Refresh the expiring token.
     with database.session_scope() as session:
         credential = session.get(ShopCredential, 1)
         assert credential is not None
         credential.access_token_expires_at = datetime.now(UTC) - timedelta(minutes=1)
-    responses.post(TOKEN_URL, json=token_response(
-        access_token=SECRETS["refreshed access token"],
-        refresh_token=SECRETS["refreshed refresh token"]))
+    responses.post(
+        TOKEN_URL,
+        json=token_response(
+            access_token=SECRETS["refreshed access token"],
+            refresh_token=SECRETS["refreshed refresh token"],
+        ),
+    )
     with app.app_context():
-        assert get_access_token(
-            database.session_factory, shop_id=1, app=get_app_credentials(), cipher=get_cipher(),
-            now=datetime.now(UTC),
-        ) == SECRETS["refreshed access token"]
+        assert (
+            get_access_token(
+                database.session_factory,
+                shop_id=1,
+                app=get_app_credentials(),
+                cipher=get_cipher(),
+                now=datetime.now(UTC),
+            )
+            == SECRETS["refreshed access token"]
+        )
     # Webhooks: a good one, a badly signed one, a malformed one, then the worker.
     t0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
     flows.configure(database, 1, "abandoned_checkout", t0, holdout_share=0.0)

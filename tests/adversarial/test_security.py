@@ -37,7 +37,9 @@ SAMPLE_VALUES = {"flow": "abandoned_checkout", "step": "1"}
 SETTINGS_BODIES: dict[str, Any] = {
     "/api/settings/flows/<flow>": {"enabled": True, "params": {"holdout_share": 0.5}},
     "/api/settings/templates/<flow>/<int:step>": {
-        "subject": "Pwned {{ shop_name }}", "html": "<p>pwned</p>", "text": "pwned",
+        "subject": "Pwned {{ shop_name }}",
+        "html": "<p>pwned</p>",
+        "text": "pwned",
     },
     "/api/settings/templates/preview": {"flow": "abandoned_checkout", "step": 1},
 }
@@ -71,8 +73,11 @@ def victim_path_values(database: Database, victim: Shop) -> dict[str, str]:
     """Return ids of the victim's own rows, to aim path arguments at them."""
     with database.session_scope() as session:
         request = PrivacyRequest(
-            shop_domain=VICTIM, topic="customers/data_request", customer_shopify_id=1,
-            received_at=datetime.now(UTC), export={"email": "leak@beta.example"},
+            shop_domain=VICTIM,
+            topic="customers/data_request",
+            customer_shopify_id=1,
+            received_at=datetime.now(UTC),
+            export={"email": "leak@beta.example"},
         )
         session.add(request)
         session.flush()
@@ -101,22 +106,23 @@ def test_forged_session_token_signed_with_another_secret_is_refused_on_every_api
     forged = make_session_token(VICTIM, secret="attacker-" + API_SECRET)
     unsigned = jwt.encode(
         jwt.decode(make_session_token(VICTIM), options={"verify_signature": False}),
-        key=None, algorithm="none",
+        key=None,
+        algorithm="none",
     )
     for rule in api_rules(app):
         for method in methods_of(rule):
             for token in (forged, unsigned, "", "not.a.jwt"):
                 response = client.open(
-                    fill(rule), method=method, headers={"Authorization": f"Bearer {token}"},
+                    fill(rule),
+                    method=method,
+                    headers={"Authorization": f"Bearer {token}"},
                     json=SETTINGS_BODIES.get(rule.rule),
                 )
                 assert response.status_code == 401, (method, rule.rule)
                 assert response.is_json
 
 
-def test_replayed_session_token_after_expiry_is_refused(
-    client: FlaskClient, victim: Shop
-) -> None:
+def test_replayed_session_token_after_expiry_is_refused(client: FlaskClient, victim: Shop) -> None:
     issued = datetime.now(UTC) - timedelta(minutes=5)
     headers = bearer(VICTIM, now=issued)
 
@@ -136,7 +142,10 @@ def test_session_token_for_another_app_or_with_a_mismatched_destination_is_refus
 
 
 def test_token_for_shop_a_never_reads_shop_b_data_on_any_api_route(
-    app: Flask, client: FlaskClient, database: Database, attacker: Shop,
+    app: Flask,
+    client: FlaskClient,
+    database: Database,
+    attacker: Shop,
     make_shop: Callable[..., Shop],
 ) -> None:
     before = snapshot(client, app, ATTACKER, {})
@@ -154,14 +163,15 @@ def test_token_for_shop_a_never_reads_shop_b_data_on_any_api_route(
         same = before.get(url) or before[next(u for u in before if _strip(u) == _strip(url))]
         assert (status, _drop_clock(body)) == (same[0], _drop_clock(same[1])), url
     # The control: shop B does see its own data, so the checks above can fail.
-    assert any(
-        marker in body for _, body in victims_view.values() for marker in markers
-    )
+    assert any(marker in body for _, body in victims_view.values() for marker in markers)
     assert victims_view != after
 
 
 def test_token_for_shop_a_cannot_change_shop_b_settings_through_any_settings_action(
-    app: Flask, client: FlaskClient, database: Database, attacker: Shop,
+    app: Flask,
+    client: FlaskClient,
+    database: Database,
+    attacker: Shop,
     make_shop: Callable[..., Shop],
 ) -> None:
     store = _victim_store(client, database, make_shop)
@@ -173,7 +183,9 @@ def test_token_for_shop_a_cannot_change_shop_b_settings_through_any_settings_act
             if method == "GET":
                 continue
             response = client.open(
-                fill(rule, **values), method=method, headers=bearer(ATTACKER),
+                fill(rule, **values),
+                method=method,
+                headers=bearer(ATTACKER),
                 json=SETTINGS_BODIES.get(rule.rule),
             )
             assert response.status_code < 500, rule.rule
@@ -186,8 +198,9 @@ def test_token_for_shop_a_cannot_change_shop_b_settings_through_any_settings_act
     assert snapshot(client, app, VICTIM, values) == victim_before
 
 
-def test_state_changing_routes_refuse_cookie_only_requests(app: Flask, client: FlaskClient,
-                                                          victim: Shop) -> None:
+def test_state_changing_routes_refuse_cookie_only_requests(
+    app: Flask, client: FlaskClient, victim: Shop
+) -> None:
     client.set_cookie("session", "anything", domain="localhost")
     client.set_cookie("shopify_app_session", "anything", domain="localhost")
     for rule in app.url_map.iter_rules():
@@ -195,8 +208,7 @@ def test_state_changing_routes_refuse_cookie_only_requests(app: Flask, client: F
             if method == "GET":
                 continue
             url = fill(rule, token="forged-token")
-            response = client.open(url, method=method, data=b"{}",
-                                   content_type="application/json")
+            response = client.open(url, method=method, data=b"{}", content_type="application/json")
             assert response.status_code in {400, 401, 404, 405}, (method, rule.rule)
             assert response.status_code < 500
 
@@ -218,16 +230,27 @@ def test_html_in_customer_fields_stays_text_in_the_admin_json_and_scripts(
 def test_open_redirect_through_any_auth_or_page_parameter_is_impossible(
     client: FlaskClient, victim: Shop
 ) -> None:
-    evil = ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)",
-            "evil.example", "beta.myshopify.com.evil.example", "https://beta.myshopify.com@evil.example"]
+    evil = [
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "beta.myshopify.com.evil.example",
+        "https://beta.myshopify.com@evil.example",
+    ]
     attempts = []
     for target in evil:
         attempts += [
-            f"/auth?shop={target}", f"/auth?shop={target}&redirect_uri={target}",
+            f"/auth?shop={target}",
+            f"/auth?shop={target}&redirect_uri={target}",
             f"/auth/callback?shop={target}&code=x&state=y&hmac=z&host={target}",
             f"/auth/session-token?shop={target}&shopify-reload={target}",
-            f"/?shop={target}", f"/?shop={VICTIM}&host={target}&embedded=1&return_to={target}",
-            f"/settings?shop={target}&embedded=1", f"/u/x?next={target}", f"/nps/x?next={target}",
+            f"/?shop={target}",
+            f"/?shop={VICTIM}&host={target}&embedded=1&return_to={target}",
+            f"/settings?shop={target}&embedded=1",
+            f"/u/x?next={target}",
+            f"/nps/x?next={target}",
         ]
     for url in attempts:
         response = client.get(url)
@@ -239,11 +262,26 @@ def test_open_redirect_through_any_auth_or_page_parameter_is_impossible(
 
 
 def test_sql_injection_in_every_query_parameter_of_every_get_api_route_is_harmless(
-    app: Flask, client: FlaskClient, attacker: Shop, victim_store: Store, database: Database,
+    app: Flask,
+    client: FlaskClient,
+    attacker: Shop,
+    victim_store: Store,
+    database: Database,
 ) -> None:
-    payloads = ["' OR '1'='1", "1; DROP TABLE shops;--", "1 UNION SELECT email FROM customers",
-                "%27%20OR%201=1--", "\u0000", "-1", "99999999999999999999999", "1e309", "nan",
-                "0001-01-01", "9999-12-31", "2026-02-30"]
+    payloads = [
+        "' OR '1'='1",
+        "1; DROP TABLE shops;--",
+        "1 UNION SELECT email FROM customers",
+        "%27%20OR%201=1--",
+        "\u0000",
+        "-1",
+        "99999999999999999999999",
+        "1e309",
+        "nan",
+        "0001-01-01",
+        "9999-12-31",
+        "2026-02-30",
+    ]
     checked = 0
     for rule in api_rules(app):
         if "GET" not in methods_of(rule):

@@ -14,13 +14,31 @@ SHOP = "alpha.myshopify.com"
 URL = graphql_endpoint(SHOP)
 OK = {
     "data": {"shop": {"name": "Alpha"}},
-    "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatus": {
-        "maximumAvailable": 2000.0, "currentlyAvailable": 1990.0, "restoreRate": 100.0}}},
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 10,
+            "actualQueryCost": 10,
+            "throttleStatus": {
+                "maximumAvailable": 2000.0,
+                "currentlyAvailable": 1990.0,
+                "restoreRate": 100.0,
+            },
+        }
+    },
 }
 THROTTLED = {
     "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-    "extensions": {"cost": {"requestedQueryCost": 500, "actualQueryCost": None, "throttleStatus": {
-        "maximumAvailable": 2000.0, "currentlyAvailable": 20.0, "restoreRate": 100.0}}},
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 500,
+            "actualQueryCost": None,
+            "throttleStatus": {
+                "maximumAvailable": 2000.0,
+                "currentlyAvailable": 20.0,
+                "restoreRate": 100.0,
+            },
+        }
+    },
 }
 
 

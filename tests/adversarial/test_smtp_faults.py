@@ -31,8 +31,11 @@ from tests.support.mail import free_port
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 DUE = T0 + timedelta(hours=1, minutes=5)
-CONFIG = SenderConfig(mail_from="retention@example.com", app_url=TEST_SETTINGS["APP_URL"],
-                      secret_key=TEST_SETTINGS["SECRET_KEY"])
+CONFIG = SenderConfig(
+    mail_from="retention@example.com",
+    app_url=TEST_SETTINGS["APP_URL"],
+    secret_key=TEST_SETTINGS["SECRET_KEY"],
+)
 
 
 class HangUpAfterAccepting(SMTP):
@@ -65,15 +68,21 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
 @pytest.fixture
 def planned(database: Database, shop: Shop) -> None:
     """One abandoned checkout whose first reminder is due at DUE (planned, not sent)."""
-    payload = flows.checkout_payload("tok-s", email="ada@example.com", customer_id=9101,
-                                     updated_at=T0)
+    payload = flows.checkout_payload(
+        "tok-s", email="ada@example.com", customer_id=9101, updated_at=T0
+    )
     flows.store_checkout(database, shop.id, payload, T0)
     flows.subscribe(database, shop.id, 9101, T0)
 
 
 def send(database: Database, url: str, now: datetime, *, timeout: float = 5.0) -> Any:
-    return send_due_messages(database.session_factory, now=now, shop_id=None,
-                             mailer=SMTPMailer(url, timeout=timeout), config=CONFIG)
+    return send_due_messages(
+        database.session_factory,
+        now=now,
+        shop_id=None,
+        mailer=SMTPMailer(url, timeout=timeout),
+        config=CONFIG,
+    )
 
 
 def plan(database: Database, shop: Shop) -> None:
@@ -127,7 +136,10 @@ def test_server_that_accepts_then_hangs_up_on_quit_gets_the_email_exactly_once(
 
 
 def test_server_that_stalls_times_out_and_the_message_is_retried_later_once(
-    database: Database, planned: None, shop: Shop, session: Session,
+    database: Database,
+    planned: None,
+    shop: Shop,
+    session: Session,
     stalled_port: int,
 ) -> None:
     plan(database, shop)

@@ -31,24 +31,38 @@ from webhooks.worker import drain
 SHOP = "alpha.myshopify.com"
 EXAMPLES = scale(60, 600)
 FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 SAMPLES = [
-    "orders__create", "orders__updated", "checkouts__create", "customers__create",
-    "refunds__create", "fulfillments__create", "customers__update", "shop__update",
+    "orders__create",
+    "orders__updated",
+    "checkouts__create",
+    "customers__create",
+    "refunds__create",
+    "fulfillments__create",
+    "customers__update",
+    "shop__update",
 ]
 TOPIC_OF = {name: name.replace("__", "/") for name in SAMPLES}
 # Redaction topics erase the shop's stored deliveries by design; they are fuzzed everywhere else.
 FUZZED_TOPICS = sorted(set(HANDLERS) - {"shop/redact", "customers/redact"})
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=30),
     st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "0", "-1", "1e309", "9" * 60, "2026-13-45T99:99:99Z", "\u0000",
-                     "<script>", "NaN"]),
+    st.sampled_from(
+        ["", "0", "-1", "1e309", "9" * 60, "2026-13-45T99:99:99Z", "\u0000", "<script>", "NaN"]
+    ),
 )
 json_values = st.recursive(
     scalars,
@@ -77,17 +91,29 @@ def mutated_samples(draw: st.DrawFn) -> tuple[str, bytes]:
 
 @st.composite
 def odd_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
-    topic = draw(st.one_of(
-        st.sampled_from(FUZZED_TOPICS), st.text(alphabet=HEADER_SAFE, min_size=1, max_size=20)
-    ))
-    body = draw(st.one_of(
-        st.binary(min_size=1, max_size=2048),
-        json_values.map(lambda value: json.dumps(value).encode()),
-        st.integers(100, 3000).map(deeply_nested),
-        st.sampled_from([b"\xff\xfe{}", '{"id": 1}'.encode("utf-16"), b'{"id": 1e999}',
-                         b'{"id": ' + b"9" * 5000 + b"}", b"\x00" * 64, b"[" * 100_000]),
-        st.text(max_size=200).map(lambda text: text.encode("utf-8", "surrogatepass")),
-    ))
+    topic = draw(
+        st.one_of(
+            st.sampled_from(FUZZED_TOPICS), st.text(alphabet=HEADER_SAFE, min_size=1, max_size=20)
+        )
+    )
+    body = draw(
+        st.one_of(
+            st.binary(min_size=1, max_size=2048),
+            json_values.map(lambda value: json.dumps(value).encode()),
+            st.integers(100, 3000).map(deeply_nested),
+            st.sampled_from(
+                [
+                    b"\xff\xfe{}",
+                    '{"id": 1}'.encode("utf-16"),
+                    b'{"id": 1e999}',
+                    b'{"id": ' + b"9" * 5000 + b"}",
+                    b"\x00" * 64,
+                    b"[" * 100_000,
+                ]
+            ),
+            st.text(max_size=200).map(lambda text: text.encode("utf-8", "surrogatepass")),
+        )
+    )
     return topic, body
 
 
@@ -95,7 +121,8 @@ def odd_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
 HEADER_SAFE = st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"))
 latin1_text = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=255, blacklist_categories=("Cc",)),
-    min_size=1, max_size=60,
+    min_size=1,
+    max_size=60,
 )
 
 
@@ -104,18 +131,34 @@ def header_overrides(draw: st.DrawFn) -> dict[str, str]:
     """Odd but transportable header values: the HMAC still covers the body."""
     overrides = {}
     if draw(st.booleans()):
-        overrides["X-Shopify-Triggered-At"] = draw(st.one_of(
-            latin1_text, st.sampled_from(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
-                                          "2026-03-29T02:30:00+01:00", "1e10", ""]),
-        ))
+        overrides["X-Shopify-Triggered-At"] = draw(
+            st.one_of(
+                latin1_text,
+                st.sampled_from(
+                    [
+                        "9999-12-31T23:59:59Z",
+                        "0001-01-01T00:00:00Z",
+                        "2026-03-29T02:30:00+01:00",
+                        "1e10",
+                        "",
+                    ]
+                ),
+            )
+        )
     if draw(st.booleans()):
         overrides["X-Shopify-API-Version"] = draw(latin1_text)
     if draw(st.booleans()):
         overrides["X-Shopify-Event-Id"] = draw(latin1_text)
     if draw(st.booleans()):
-        overrides["Content-Type"] = draw(st.sampled_from(
-            ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1"]
-        ))
+        overrides["Content-Type"] = draw(
+            st.sampled_from(
+                [
+                    "text/plain",
+                    "application/x-www-form-urlencoded",
+                    "application/json; charset=latin1",
+                ]
+            )
+        )
     return overrides
 
 
@@ -124,8 +167,9 @@ def installed(make_shop: Callable[..., Shop]) -> Shop:
     return make_shop(SHOP)
 
 
-def post(client: FlaskClient, topic: str, body: bytes, extra: dict[str, str], *,
-         secret: str = API_SECRET) -> tuple[int, str]:
+def post(
+    client: FlaskClient, topic: str, body: bytes, extra: dict[str, str], *, secret: str = API_SECRET
+) -> tuple[int, str]:
     webhook_id = str(uuid.uuid4())
     headers = webhook_headers(topic, body, shop_domain=SHOP, secret=secret, webhook_id=webhook_id)
     headers.update(extra)
@@ -180,8 +224,9 @@ def test_wrongly_signed_fuzzed_webhooks_are_never_acknowledged_or_stored(
         secret=st.one_of(st.just(""), st.text(min_size=1, max_size=40), st.just(API_SECRET[:-1])),
         hmac=st.one_of(st.none(), latin1_text, st.just("")),
     )
-    def check(request: tuple[str, bytes], extra: dict[str, str], secret: str,
-              hmac: str | None) -> None:
+    def check(
+        request: tuple[str, bytes], extra: dict[str, str], secret: str, hmac: str | None
+    ) -> None:
         topic, body = request
         if hmac is not None:
             extra = {**extra, "X-Shopify-Hmac-Sha256": hmac}

@@ -330,11 +330,18 @@ def seed_nps_answers(database: Database, shop: Shop) -> None:
         for index, (days_ago, score) in enumerate(plan):
             at = CLOCK - timedelta(days=days_ago, hours=2)
             message = Message(
-                shop_id=shop.id, flow="review_request", step=1, is_marketing=False,
-                priority=30, dedupe_key=f"review_request:nps-{index}",
-                email=f"reviewer{index}@example.com", status=MessageStatus.SENT,
-                due_at=at - timedelta(days=1), sent_at=at - timedelta(days=1),
-                created_at=at - timedelta(days=1), context={},
+                shop_id=shop.id,
+                flow="review_request",
+                step=1,
+                is_marketing=False,
+                priority=30,
+                dedupe_key=f"review_request:nps-{index}",
+                email=f"reviewer{index}@example.com",
+                status=MessageStatus.SENT,
+                due_at=at - timedelta(days=1),
+                sent_at=at - timedelta(days=1),
+                created_at=at - timedelta(days=1),
+                context={},
             )
             session.add(message)
             session.flush()
@@ -369,9 +376,15 @@ def seed_dead_delivery(database: Database, shop: Shop) -> int:
     """Leave one orders/updated delivery dead-lettered, as the worker does after its last try."""
     with database.session_scope() as session:
         delivery = WebhookDelivery(
-            shop_domain=shop.domain, shop_id=shop.id, topic="orders/updated",
-            webhook_id="dead-delivery-1", api_version="2026-07", payload=b"{not json",
-            received_at=CLOCK - timedelta(hours=20), status=DeliveryStatus.DEAD, attempts=6,
+            shop_domain=shop.domain,
+            shop_id=shop.id,
+            topic="orders/updated",
+            webhook_id="dead-delivery-1",
+            api_version="2026-07",
+            payload=b"{not json",
+            received_at=CLOCK - timedelta(hours=20),
+            status=DeliveryStatus.DEAD,
+            attempts=6,
             last_error="The webhook body is not valid JSON: Expecting property name enclosed "
             "in double quotes: line 1 column 2 (char 1)",
         )
@@ -458,7 +471,6 @@ def test_dashboard_shows_what_the_apis_return_and_its_download_and_replay_button
     assert "Figures as of 03:00 PM." in note
     assert "being added" not in note
 
-
     nps_section = frame.wait_for_section("nps", "ready")
     assert frame.page.locator(".nps-score").inner_text() == nps_text(nps["nps"])
     assert "% promoters minus % detractors: 50% − 25% = +25" in nps_section.inner_text()
@@ -523,8 +535,13 @@ def test_figures_computed_before_new_orders_say_so_and_when(
     computed = client.get(f"/api/kpis?{urlencode(PERIOD)}", headers=bearer()).get_json()
     assert computed["is_current"] is True
     with database.session_scope() as session:
-        add_order(session, shop.id, at=CLOCK - timedelta(minutes=5), amount="12.00",
-                  email="late@example.com")
+        add_order(
+            session,
+            shop.id,
+            at=CLOCK - timedelta(minutes=5),
+            amount="12.00",
+            email="late@example.com",
+        )
 
     frame = admin_frame()
     frame.open()

@@ -29,8 +29,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 T0 = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -90,12 +96,15 @@ def test_outbox_lists_a_sent_recovery_email_and_shows_it_as_the_customer_sees_it
     tmp_path: Path,
 ) -> None:
     shop = make_shop(
-        "retention-demo.myshopify.com", name="Retention Demo Store", email="owner@demo.example",
+        "retention-demo.myshopify.com",
+        name="Retention Demo Store",
+        email="owner@demo.example",
         iana_timezone="UTC",
     )
     flows.configure(database, shop.id, "abandoned_checkout", T0, holdout_share=0.0)
-    payload = flows.checkout_payload("tok-9", updated_at=T0, email="ada@example.com",
-                                     customer_id=9001)
+    payload = flows.checkout_payload(
+        "tok-9", updated_at=T0, email="ada@example.com", customer_id=9001
+    )
     flows.store_checkout(database, shop.id, payload, T0)
     flows.subscribe(database, shop.id, 9001, T0)
     flows.run_once(runner, T0 + timedelta(hours=1, minutes=5))

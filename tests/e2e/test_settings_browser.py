@@ -52,15 +52,20 @@ def page(app: Flask, make_shop: Callable[..., Shop]) -> Iterator[Any]:
         tab.set_default_timeout(WAIT_MS)
         tab.route(
             "**/*",
-            lambda route: route.continue_() if route.request.url.startswith(base)
-            else route.abort(),
+            lambda route: (
+                route.continue_() if route.request.url.startswith(base) else route.abort()
+            ),
         )
         tab.expose_function("__mintSessionToken", lambda: make_session_token(SHOP))
         tab.add_init_script("window.shopify = { idToken: () => window.__mintSessionToken() };")
-        query = urlencode({
-            "shop": SHOP, "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE", "embedded": "1",
-            "id_token": make_session_token(SHOP),
-        })
+        query = urlencode(
+            {
+                "shop": SHOP,
+                "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE",
+                "embedded": "1",
+                "id_token": make_session_token(SHOP),
+            }
+        )
         response = tab.goto(f"{base}/settings?{query}")
         assert response is not None
         assert response.status == 200
@@ -85,8 +90,12 @@ def test_bad_value_shows_why_and_a_good_one_is_saved(page: Any) -> None:
     form.locator(".saved").wait_for()
     page.reload()
     page.wait_for_selector('#flows[data-state="ready"]')
-    assert page.locator('form[aria-label="Review and NPS requests"] '
-                        'input[name="days_after_delivery"]').input_value() == "5"
+    assert (
+        page.locator(
+            'form[aria-label="Review and NPS requests"] input[name="days_after_delivery"]'
+        ).input_value()
+        == "5"
+    )
 
 
 def test_audience_widening_is_explained_next_to_the_abandoned_checkout_choice(page: Any) -> None:

@@ -215,7 +215,10 @@ def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_dup
     monkeypatch.setattr(orders, "upsert_order", crash_on_21st)
     with pytest.raises(RuntimeError, match="worker killed"):
         backfill.run_backfill(
-            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now,
+            database.session_factory,
+            run_id=run_id,
+            client=graphql,
+            clock=lambda: now,
             batch_size=8,
         )
 
@@ -341,9 +344,7 @@ def test_backfill_with_read_all_orders_asks_for_the_whole_history(
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         shopify = FakeBulkShopify(mock, polls_before_done=1)
-        backfill.run_backfill(
-            database.session_factory, run_id=run.id, client=graphql, max_wait=0.0
-        )
+        backfill.run_backfill(database.session_factory, run_id=run.id, client=graphql, max_wait=0.0)
 
     assert run.is_history_limited is False
     assert run.history_since is None
@@ -386,16 +387,26 @@ def test_backfill_waits_for_a_running_export_and_leaves_it_for_later_past_max_wa
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         slow = FakeBulkShopify(mock, polls_before_done=5)
         waited = backfill.run_backfill(
-            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now,
-            sleep=sleeps.append, poll_interval=2.0, max_wait=4.0,
+            database.session_factory,
+            run_id=run_id,
+            client=graphql,
+            clock=lambda: now,
+            sleep=sleeps.append,
+            poll_interval=2.0,
+            max_wait=4.0,
         )
         assert waited.status == BackfillStatus.RUNNING
         assert waited.bulk_status == "RUNNING"
         assert sleeps == [2.0, 2.0]
 
         done = backfill.run_backfill(
-            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now,
-            sleep=sleeps.append, poll_interval=2.0, max_wait=60.0,
+            database.session_factory,
+            run_id=run_id,
+            client=graphql,
+            clock=lambda: now,
+            sleep=sleeps.append,
+            poll_interval=2.0,
+            max_wait=60.0,
         )
 
     assert done.status == BackfillStatus.COMPLETED

@@ -77,8 +77,14 @@ def test_the_same_checkout_delivery_five_times_stores_one_checkout(
     session: Session, shop: Shop, now: datetime
 ) -> None:
     for _ in range(5):
-        deliver(session, shop, "checkouts/create", load_payload("checkouts__create"), now=now,
-                webhook_id="same-checkout")
+        deliver(
+            session,
+            shop,
+            "checkouts/create",
+            load_payload("checkouts__create"),
+            now=now,
+            webhook_id="same-checkout",
+        )
 
     assert session.scalar(select(func.count()).select_from(Checkout)) == 1
     assert len(stored_checkout(session).line_items) == 2
@@ -120,8 +126,14 @@ def test_checkouts_delete_sample_without_token_ends_the_checkout_by_cart_token(
 ) -> None:
     deliver(session, shop, "checkouts/create", load_payload("checkouts__create"), now=now)
 
-    deliver(session, shop, "checkouts/delete", load_payload("checkouts__delete"), now=now,
-            triggered_at=now)
+    deliver(
+        session,
+        shop,
+        "checkouts/delete",
+        load_payload("checkouts__delete"),
+        now=now,
+        triggered_at=now,
+    )
 
     checkout = stored_checkout(session)
     assert checkout.deleted_at == now

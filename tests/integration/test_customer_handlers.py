@@ -45,8 +45,14 @@ def test_customer_samples_land_with_contact_and_names(
     topic: str, session: Session, shop: Shop, now: datetime
 ) -> None:
     for _ in range(5):
-        deliver(session, shop, topic, load_payload(topic.replace("/", "__")), now=now,
-                webhook_id="same-customer")
+        deliver(
+            session,
+            shop,
+            topic,
+            load_payload(topic.replace("/", "__")),
+            now=now,
+            webhook_id="same-customer",
+        )
 
     customer = stored_customer(session)
     assert (customer.email, customer.first_name, customer.last_name, customer.phone) == (
@@ -73,8 +79,14 @@ def test_a_customer_update_older_than_the_stored_one_changes_nothing(
 def test_customers_delete_marks_the_customer_even_when_it_arrives_first(
     session: Session, shop: Shop, now: datetime
 ) -> None:
-    deliver(session, shop, "customers/delete", load_payload("customers__delete"), now=now,
-            triggered_at=now)
+    deliver(
+        session,
+        shop,
+        "customers/delete",
+        load_payload("customers__delete"),
+        now=now,
+        triggered_at=now,
+    )
     deliver(session, shop, "customers/create", load_payload("customers__create"), now=now)
 
     customer = stored_customer(session)
@@ -86,8 +98,14 @@ def test_consent_sample_sets_the_state_and_older_consent_never_overwrites_newer(
     session: Session, shop: Shop, now: datetime
 ) -> None:
     deliver(session, shop, "customers/create", load_payload("customers__create"), now=now)
-    deliver(session, shop, CONSENT_TOPIC, load_payload("customers_email_marketing_consent__update"),
-            now=now, triggered_at=now - timedelta(days=2))
+    deliver(
+        session,
+        shop,
+        CONSENT_TOPIC,
+        load_payload("customers_email_marketing_consent__update"),
+        now=now,
+        triggered_at=now - timedelta(days=2),
+    )
     assert stored_customer(session).email_consent_state == "not_subscribed"
 
     subscribed = load_payload("customers_email_marketing_consent__update")
@@ -117,8 +135,13 @@ def test_consent_sample_sets_the_state_and_older_consent_never_overwrites_newer(
 def test_consent_for_a_customer_not_yet_stored_creates_them_with_their_email(
     session: Session, shop: Shop, now: datetime
 ) -> None:
-    deliver(session, shop, CONSENT_TOPIC, load_payload("customers_email_marketing_consent__update"),
-            now=now)
+    deliver(
+        session,
+        shop,
+        CONSENT_TOPIC,
+        load_payload("customers_email_marketing_consent__update"),
+        now=now,
+    )
 
     customer = stored_customer(session)
     assert (customer.email, customer.email_consent_state) == ("bob@biller.com", "not_subscribed")
@@ -131,8 +154,14 @@ def test_app_uninstalled_deletes_the_tokens_and_keeps_the_data(
     later = shop.installed_at + timedelta(minutes=5)
     deliver(session, shop, "orders/create", load_payload("orders__create"), now=now)
     for _ in range(2):
-        deliver(session, shop, "app/uninstalled", load_payload("app__uninstalled"), now=later,
-                triggered_at=later)
+        deliver(
+            session,
+            shop,
+            "app/uninstalled",
+            load_payload("app__uninstalled"),
+            now=later,
+            triggered_at=later,
+        )
 
     session.expire_all()
     stored = session.get(Shop, shop.id)
@@ -147,8 +176,14 @@ def test_an_uninstall_triggered_before_the_current_installation_is_ignored(
     session: Session, shop: Shop, now: datetime
 ) -> None:
     assert shop.installed_at is not None
-    deliver(session, shop, "app/uninstalled", load_payload("app__uninstalled"), now=now,
-            triggered_at=shop.installed_at - timedelta(days=1))
+    deliver(
+        session,
+        shop,
+        "app/uninstalled",
+        load_payload("app__uninstalled"),
+        now=now,
+        triggered_at=shop.installed_at - timedelta(days=1),
+    )
 
     session.expire_all()
     assert session.get(ShopCredential, shop.id) is not None
@@ -159,11 +194,18 @@ def test_shop_update_keeps_currency_time_zone_email_and_name_current(
     session: Session, shop: Shop, now: datetime
 ) -> None:
     update = load_payload("app__uninstalled")
-    update.update(currency="EUR", iana_timezone="Europe/Berlin",
-                  updated_at=(SAMPLE_TIME + timedelta(days=2)).isoformat())
+    update.update(
+        currency="EUR",
+        iana_timezone="Europe/Berlin",
+        updated_at=(SAMPLE_TIME + timedelta(days=2)).isoformat(),
+    )
     stale = load_payload("app__uninstalled")
-    stale.update(currency="GBP", iana_timezone="Europe/London", name="Old name",
-                 updated_at=(SAMPLE_TIME + timedelta(days=1)).isoformat())
+    stale.update(
+        currency="GBP",
+        iana_timezone="Europe/London",
+        name="Old name",
+        updated_at=(SAMPLE_TIME + timedelta(days=1)).isoformat(),
+    )
 
     deliver(session, shop, "shop/update", update, now=now)
     deliver(session, shop, "shop/update", stale, now=now)

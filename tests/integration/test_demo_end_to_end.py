@@ -74,9 +74,7 @@ def test_small_demo_fills_the_dashboard_and_sends_an_email_of_every_flow(
 ) -> None:
     database = get_database(app)
     shop_id = install_demo_shop(app, now=START)
-    target = WebhookTarget(
-        base_url=live_url, api_secret=get_settings(app).shopify_api_secret
-    )
+    target = WebhookTarget(base_url=live_url, api_secret=get_settings(app).shopify_api_secret)
     store = DemoStore(target=target, now=START, seed=11, customers=100)
 
     history = store.play_history()

@@ -109,9 +109,7 @@ class Receiver:
 
 
 def _events(*, customers: int = 10, days: int = 60, seed: int = 3) -> list[DemoEvent]:
-    return list(
-        history(ShopSimulation(seed=seed, customers=customers, now=NOW, history_days=days))
-    )
+    return list(history(ShopSimulation(seed=seed, customers=customers, now=NOW, history_days=days)))
 
 
 def test_player_signs_retries_and_duplicates_deliveries_like_shopify() -> None:
@@ -297,10 +295,22 @@ def test_demo_generate_command_writes_the_same_jsonl_for_the_same_seed(
 ) -> None:
     def generate(name: str) -> Path:
         out = tmp_path / name
-        result = runner.invoke(args=[
-            "demo", "generate", "--seed", "7", "--customers", "8", "--days", "30",
-            "--now", NOW.isoformat(), "--out", str(out),
-        ])
+        result = runner.invoke(
+            args=[
+                "demo",
+                "generate",
+                "--seed",
+                "7",
+                "--customers",
+                "8",
+                "--days",
+                "30",
+                "--now",
+                NOW.isoformat(),
+                "--out",
+                str(out),
+            ]
+        )
         assert result.exit_code == 0, result.output
         return out
 
@@ -319,10 +329,22 @@ def test_demo_play_command_delivers_the_history_with_the_apps_secret(
     receiver = Receiver()
 
     with serving(receiver.app()) as url:
-        result = runner.invoke(args=[
-            "demo", "play", "--url", url, "--customers", "4", "--days", "20",
-            "--now", NOW.isoformat(), "--duplicates", "0",
-        ])
+        result = runner.invoke(
+            args=[
+                "demo",
+                "play",
+                "--url",
+                url,
+                "--customers",
+                "4",
+                "--days",
+                "20",
+                "--now",
+                NOW.isoformat(),
+                "--duplicates",
+                "0",
+            ]
+        )
 
     assert result.exit_code == 0, result.output
     assert f"{len(receiver.headers)} of {len(receiver.headers)} events delivered" in result.output

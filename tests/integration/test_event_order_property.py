@@ -67,7 +67,9 @@ def _fulfillment(updated: timedelta, shipment_status: str | None) -> dict[str, A
 def _build_events() -> list[tuple[str, dict[str, Any]]]:
     edited = _order("orders/updated", timedelta(hours=2), financial_status="paid")
     cancelled = _order(
-        "orders/cancelled", timedelta(hours=3), financial_status="refunded",
+        "orders/cancelled",
+        timedelta(hours=3),
+        financial_status="refunded",
         cancelled_at=(T0 + timedelta(hours=3)).isoformat(),
     )
     for version in (edited, cancelled):  # the edit removed the first line for good
@@ -104,7 +106,13 @@ def _build_events() -> list[tuple[str, dict[str, Any]]]:
 EVENTS = _build_events()
 TRIGGERED_AT = [T0 + timedelta(minutes=i) for i in range(len(EVENTS))]
 IGNORED_COLUMNS = {
-    "id", "shop_id", "created_at", "order_id", "refund_id", "customer_id", "recovered_order_id"
+    "id",
+    "shop_id",
+    "created_at",
+    "order_id",
+    "refund_id",
+    "customer_id",
+    "recovered_order_id",
 }
 
 
@@ -132,8 +140,15 @@ def run_stream(session: Session, shop: Shop, stream: list[int], now: datetime) -
         index = queue.popleft()
         topic, payload = EVENTS[index]
         try:
-            deliver(session, shop, topic, payload, now=now, triggered_at=TRIGGERED_AT[index],
-                    webhook_id=f"event-{index}")
+            deliver(
+                session,
+                shop,
+                topic,
+                payload,
+                now=now,
+                triggered_at=TRIGGERED_AT[index],
+                webhook_id=f"event-{index}",
+            )
         except OrderNotYetKnown:
             queue.append(index)
 
@@ -186,8 +201,10 @@ def final_state(session: Session, shop: Shop) -> dict[str, Any]:
             key=str,
         ),
         "fulfillments": sorted(
-            (_row(f) for f in session.scalars(
-                select(Fulfillment).where(Fulfillment.shop_id == shop.id))),
+            (
+                _row(f)
+                for f in session.scalars(select(Fulfillment).where(Fulfillment.shop_id == shop.id))
+            ),
             key=str,
         ),
     }

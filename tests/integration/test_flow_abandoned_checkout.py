@@ -98,9 +98,7 @@ def test_order_placed_between_steps_stops_the_series(
     flows.run_once(runner, T0 + timedelta(hours=72, minutes=5))
 
     assert len(smtp.messages) == 1
-    assert [(m.step, m.status) for m in flows.messages(session, FLOW)] == [
-        (1, MessageStatus.SENT)
-    ]
+    assert [(m.step, m.status) for m in flows.messages(session, FLOW)] == [(1, MessageStatus.SENT)]
 
 
 def test_order_by_the_same_customer_with_another_email_stops_the_series(
@@ -109,7 +107,9 @@ def test_order_by_the_same_customer_with_another_email_stops_the_series(
     abandon(database, shop)
     flows.run_once(runner, T0 + timedelta(hours=1, minutes=5))
     order = flows.order_payload(
-        9002, email="ada.work@example.com", customer_id=CUSTOMER,
+        9002,
+        email="ada.work@example.com",
+        customer_id=CUSTOMER,
         processed_at=T0 + timedelta(hours=3),
     )
     flows.store_order(database, shop.id, order, T0 + timedelta(hours=3))
@@ -127,7 +127,10 @@ def test_order_placed_after_planning_cancels_the_step_at_send_time(
     with database.session_scope() as arrange:
         assert abandoned_checkout.plan(arrange, shop_id=shop.id, now=T0 + timedelta(hours=1)) == 1
     order = flows.order_payload(
-        9003, email=BUYER, customer_id=CUSTOMER, checkout_token="tok-1",
+        9003,
+        email=BUYER,
+        customer_id=CUSTOMER,
+        checkout_token="tok-1",
         processed_at=T0 + timedelta(minutes=61),
     )
     flows.store_order(database, shop.id, order, T0 + timedelta(minutes=61))
@@ -169,7 +172,10 @@ def test_planning_twice_creates_one_message(
     with database.session_scope() as second:
         assert abandoned_checkout.plan(second, shop_id=shop.id, now=at) == 0
         again = PlannedMessage(
-            flow=abandoned_checkout.FLOW, step=1, dedupe_key=f"{FLOW}:tok-1:1", due_at=at,
+            flow=abandoned_checkout.FLOW,
+            step=1,
+            dedupe_key=f"{FLOW}:tok-1:1",
+            due_at=at,
             email=BUYER,
         )
         is_new = plan_message(second, shop_id=shop.id, message=again, holdout_share=0, now=at)
@@ -182,8 +188,10 @@ def test_buyer_without_marketing_consent_is_suppressed_unless_the_audience_is_ev
     database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink, session: Session
 ) -> None:
     flows.store_checkout(
-        database, shop.id,
-        flows.checkout_payload("guest", email="guest@example.com", updated_at=T0), T0,
+        database,
+        shop.id,
+        flows.checkout_payload("guest", email="guest@example.com", updated_at=T0),
+        T0,
     )
     flows.run_once(runner, T0 + timedelta(hours=1, minutes=5))
     [message] = flows.messages(session, FLOW)
@@ -199,7 +207,9 @@ def test_html_in_names_and_product_titles_is_escaped_in_the_email(
     database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink
 ) -> None:
     abandon(
-        database, shop, first_name="<b>Ada</b>",
+        database,
+        shop,
+        first_name="<b>Ada</b>",
         lines=[{"title": "<script>alert(1)</script> Mug", "variant_title": "<i>Blue</i>"}],
     )
 

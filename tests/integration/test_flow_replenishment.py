@@ -51,10 +51,20 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
     return shop
 
 
-def buy(database: Database, shop: Shop, order_id: int, at: datetime, quantity: int = 2,
-        customer_id: int = CUSTOMER, email: str = BUYER) -> None:
+def buy(
+    database: Database,
+    shop: Shop,
+    order_id: int,
+    at: datetime,
+    quantity: int = 2,
+    customer_id: int = CUSTOMER,
+    email: str = BUYER,
+) -> None:
     payload = flows.order_payload(
-        order_id, email=email, customer_id=customer_id, processed_at=at,
+        order_id,
+        email=email,
+        customer_id=customer_id,
+        processed_at=at,
         lines=[{**COFFEE, "quantity": quantity, "price": "20.00"}],
     )
     flows.store_order(database, shop.id, payload, at)
@@ -103,7 +113,10 @@ def test_reorder_that_arrives_after_planning_cancels_the_reminder_at_send_time(
     flows.run_once(runner, T0 + timedelta(hours=1))
     # The reorder arrives late (e.g. a backfill): the planner never sees it, the exit check does.
     old = flows.order_payload(
-        3, email=BUYER, customer_id=CUSTOMER, processed_at=T0 + timedelta(days=10),
+        3,
+        email=BUYER,
+        customer_id=CUSTOMER,
+        processed_at=T0 + timedelta(days=10),
         lines=[{**COFFEE, "quantity": 1}],
     )
     flows.store_order(database, shop.id, old, T0 + timedelta(days=25))
@@ -124,8 +137,15 @@ def test_intervals_are_learned_from_repeat_purchases_once_there_are_enough_pairs
         customer = 9100 + n
         email = f"c{n}@example.com"
         buy(database, shop, 100 + 2 * n, start, quantity=1, customer_id=customer, email=email)
-        buy(database, shop, 101 + 2 * n, start + timedelta(days=gap), quantity=1,
-            customer_id=customer, email=email)
+        buy(
+            database,
+            shop,
+            101 + 2 * n,
+            start + timedelta(days=gap),
+            quantity=1,
+            customer_id=customer,
+            email=email,
+        )
 
     with database.session_scope() as work:
         assert replenishment.learn_intervals(work, shop_id=shop.id, now=T0) >= 1

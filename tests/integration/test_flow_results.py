@@ -49,7 +49,10 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
 
 
 def test_orders_are_credited_to_treated_and_control_messages_and_compared_per_step(
-    database: Database, shop: Shop, runner: FlaskCliRunner, client: FlaskClient,
+    database: Database,
+    shop: Shop,
+    runner: FlaskCliRunner,
+    client: FlaskClient,
     session: Session,
 ) -> None:
     for n in range(1, 9):
@@ -67,13 +70,29 @@ def test_orders_are_credited_to_treated_and_control_messages_and_compared_per_st
     # One treated buyer recovers their checkout; one control buyer buys anyway, by email.
     bought_at = T0 + timedelta(hours=3)
     t_n, c_n = int(treated[0].split("-")[1]), int(control[0].split("-")[1])
-    flows.store_order(database, shop.id, flows.order_payload(
-        9100, email=f"b{t_n}@example.com", checkout_token=treated[0], processed_at=bought_at,
-        total_price="120.00",
-    ), bought_at)
-    flows.store_order(database, shop.id, flows.order_payload(
-        9200, email=f"b{c_n}@example.com", processed_at=bought_at, total_price="80.00",
-    ), bought_at)
+    flows.store_order(
+        database,
+        shop.id,
+        flows.order_payload(
+            9100,
+            email=f"b{t_n}@example.com",
+            checkout_token=treated[0],
+            processed_at=bought_at,
+            total_price="120.00",
+        ),
+        bought_at,
+    )
+    flows.store_order(
+        database,
+        shop.id,
+        flows.order_payload(
+            9200,
+            email=f"b{c_n}@example.com",
+            processed_at=bought_at,
+            total_price="80.00",
+        ),
+        bought_at,
+    )
 
     flows.run_once(runner, T0 + timedelta(hours=3, minutes=30))
     flows.run_once(runner, T0 + timedelta(hours=3, minutes=31))  # crediting twice is harmless

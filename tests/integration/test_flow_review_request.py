@@ -64,8 +64,14 @@ def test_request_goes_seven_days_after_delivery_with_nps_and_review_links(
 ) -> None:
     buy(database, shop, 1, lines=[{**TEA, "quantity": 1}, {**MUG, "quantity": 2}])
     delivered = T0 + timedelta(days=3)
-    lifecycle.fulfill(database, shop.id, order_shopify_id=1, fulfillment_id=11,
-                      at=T0 + timedelta(days=1), delivered_at=delivered)
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=1,
+        fulfillment_id=11,
+        at=T0 + timedelta(days=1),
+        delivered_at=delivered,
+    )
 
     flows.run_once(runner, delivered + timedelta(days=6, hours=23))
     assert flows.messages(session, FLOW) == []
@@ -104,14 +110,21 @@ def test_fully_refunded_line_is_left_out_of_the_request(
     database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink
 ) -> None:
     buy(database, shop, 3, lines=[{**TEA, "quantity": 1}, {**MUG, "quantity": 2}])
-    lifecycle.fulfill(database, shop.id, order_shopify_id=3, fulfillment_id=31,
-                      at=T0, delivered_at=T0 + timedelta(days=2))
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=3,
+        fulfillment_id=31,
+        at=T0,
+        delivered_at=T0 + timedelta(days=2),
+    )
     due = T0 + timedelta(days=9)
     with database.session_scope() as planning:
         assert review_request.plan(planning, shop_id=shop.id, now=due) == 1
     # The mug line (line item id 3 * 10 + 1) is refunded in full after the request was planned.
-    lifecycle.refund(database, shop.id, order_shopify_id=3, refund_id=301, line_item_id=31,
-                     quantity=2, at=due)
+    lifecycle.refund(
+        database, shop.id, order_shopify_id=3, refund_id=301, line_item_id=31, quantity=2, at=due
+    )
     flows.run_once(runner, due + timedelta(minutes=5))
 
     [email] = smtp.to(BUYER)
@@ -126,19 +139,39 @@ def test_order_refunded_in_full_gets_no_request(
     buy(database, shop, 4, lines=[{**TEA, "quantity": 1}, {**MUG, "quantity": 1}])
     buy(database, shop, 5, lines=[{**TEA, "quantity": 1}])
     for order_id in (4, 5):
-        lifecycle.fulfill(database, shop.id, order_shopify_id=order_id,
-                          fulfillment_id=order_id * 10, at=T0,
-                          delivered_at=T0 + timedelta(days=2))
-    lifecycle.refund(database, shop.id, order_shopify_id=4, refund_id=401, line_item_id=40,
-                     quantity=1, at=T0 + timedelta(days=3))
-    lifecycle.refund(database, shop.id, order_shopify_id=4, refund_id=402, line_item_id=41,
-                     quantity=1, at=T0 + timedelta(days=3))
+        lifecycle.fulfill(
+            database,
+            shop.id,
+            order_shopify_id=order_id,
+            fulfillment_id=order_id * 10,
+            at=T0,
+            delivered_at=T0 + timedelta(days=2),
+        )
+    lifecycle.refund(
+        database,
+        shop.id,
+        order_shopify_id=4,
+        refund_id=401,
+        line_item_id=40,
+        quantity=1,
+        at=T0 + timedelta(days=3),
+    )
+    lifecycle.refund(
+        database,
+        shop.id,
+        order_shopify_id=4,
+        refund_id=402,
+        line_item_id=41,
+        quantity=1,
+        at=T0 + timedelta(days=3),
+    )
     due = T0 + timedelta(days=9)
     with database.session_scope() as planning:
         assert review_request.plan(planning, shop_id=shop.id, now=due) == 1  # order 5 only
     # Order 5 is refunded in full between planning and sending.
-    lifecycle.refund(database, shop.id, order_shopify_id=5, refund_id=501, line_item_id=50,
-                     quantity=1, at=due)
+    lifecycle.refund(
+        database, shop.id, order_shopify_id=5, refund_id=501, line_item_id=50, quantity=1, at=due
+    )
     flows.run_once(runner, due + timedelta(minutes=5))
 
     assert smtp.messages == []
@@ -151,8 +184,14 @@ def test_cancelled_order_gets_no_request(
     database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink, session: Session
 ) -> None:
     buy(database, shop, 6, lines=[{**TEA, "quantity": 1}])
-    lifecycle.fulfill(database, shop.id, order_shopify_id=6, fulfillment_id=61,
-                      at=T0, delivered_at=T0 + timedelta(days=1))
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=6,
+        fulfillment_id=61,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
     lifecycle.cancel(database, shop.id, 6, T0 + timedelta(days=2))
     flows.run_once(runner, T0 + timedelta(days=8, hours=1))
 
@@ -165,10 +204,22 @@ def test_request_is_planned_once_per_order_even_when_planned_twice(
 ) -> None:
     buy(database, shop, 7, lines=[{**TEA, "quantity": 1}, {**MUG, "quantity": 1}])
     # Two parcels of one order, both delivered.
-    lifecycle.fulfill(database, shop.id, order_shopify_id=7, fulfillment_id=71,
-                      at=T0, delivered_at=T0 + timedelta(days=1))
-    lifecycle.fulfill(database, shop.id, order_shopify_id=7, fulfillment_id=72,
-                      at=T0, delivered_at=T0 + timedelta(days=2))
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=7,
+        fulfillment_id=71,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=7,
+        fulfillment_id=72,
+        at=T0,
+        delivered_at=T0 + timedelta(days=2),
+    )
     at = T0 + timedelta(days=9, hours=1)
     with database.session_scope() as planning:
         first = review_request.plan(planning, shop_id=shop.id, now=at)

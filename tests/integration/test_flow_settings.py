@@ -56,7 +56,10 @@ def test_defaults_are_stored_once_for_every_flow_and_the_shared_rules(
     ],
 )
 def test_a_bad_setting_is_refused_with_a_message_naming_it(
-    make_shop: Callable[..., Shop], database: Database, flow: str, params: dict[str, object],
+    make_shop: Callable[..., Shop],
+    database: Database,
+    flow: str,
+    params: dict[str, object],
     field: str,
 ) -> None:
     shop = make_shop()

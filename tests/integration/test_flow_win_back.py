@@ -51,7 +51,10 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
 
 def buy(database: Database, shop: Shop, order_id: int, customer: int, at: datetime) -> None:
     payload = flows.order_payload(
-        order_id, email=f"c{customer}@example.com", customer_id=customer, processed_at=at,
+        order_id,
+        email=f"c{customer}@example.com",
+        customer_id=customer,
+        processed_at=at,
         lines=[LINE],
     )
     flows.store_order(database, shop.id, payload, at)
@@ -73,7 +76,11 @@ def regulars(database: Database, shop: Shop) -> None:
 
 
 def test_win_back_goes_after_median_gap_times_factor_plus_margin_and_not_before(
-    database: Database, shop: Shop, regulars: None, runner: FlaskCliRunner, smtp: SmtpSink,
+    database: Database,
+    shop: Shop,
+    regulars: None,
+    runner: FlaskCliRunner,
+    smtp: SmtpSink,
     session: Session,
 ) -> None:
     buy(database, shop, 1, 9301, T0 - timedelta(days=30))
@@ -93,7 +100,11 @@ def test_win_back_goes_after_median_gap_times_factor_plus_margin_and_not_before(
 
 
 def test_win_back_goes_once_per_90_days_to_the_same_customer(
-    database: Database, shop: Shop, regulars: None, runner: FlaskCliRunner, smtp: SmtpSink,
+    database: Database,
+    shop: Shop,
+    regulars: None,
+    runner: FlaskCliRunner,
+    smtp: SmtpSink,
     session: Session,
 ) -> None:
     buy(database, shop, 1, 9301, T0 - timedelta(days=30))
@@ -111,7 +122,11 @@ def test_win_back_goes_once_per_90_days_to_the_same_customer(
 
 
 def test_win_back_needs_email_marketing_consent(
-    database: Database, shop: Shop, regulars: None, runner: FlaskCliRunner, smtp: SmtpSink,
+    database: Database,
+    shop: Shop,
+    regulars: None,
+    runner: FlaskCliRunner,
+    smtp: SmtpSink,
     session: Session,
 ) -> None:
     buy(database, shop, 1, 9302, T0 - timedelta(days=30))
@@ -135,8 +150,12 @@ def test_fitted_model_date_times_the_win_back_and_a_newer_order_stops_it(
         session.commit()
         assert customer_id is not None
         lifecycle.predict_next_order(
-            database, shop.id, customer_id, last_order_at=T0,
-            next_order=(T0 + timedelta(days=20)).date(), now=T0,
+            database,
+            shop.id,
+            customer_id,
+            last_order_at=T0,
+            next_order=(T0 + timedelta(days=20)).date(),
+            now=T0,
         )
     buy(database, shop, 5, 9304, T0 + timedelta(days=25))  # ordered after the prediction
 

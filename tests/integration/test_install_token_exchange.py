@@ -154,9 +154,7 @@ def test_reinstall_after_uninstall_exchanges_a_new_token(
         stored = session.get(Shop, shop.id)
         assert stored is not None
         stored.uninstalled_at = datetime.now(UTC)
-        session.execute(
-            ShopCredential.__table__.delete().where(ShopCredential.shop_id == shop.id)
-        )
+        session.execute(ShopCredential.__table__.delete().where(ShopCredential.shop_id == shop.id))
     responses.post(TOKEN_URL, json=token_response(access_token="shpat_again"))
 
     response = open_app(client, make_session_token(SHOP))

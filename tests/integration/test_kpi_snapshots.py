@@ -50,8 +50,12 @@ def example(session: Session, shop: Shop) -> Example:
 
 def read(session: Session, shop: Shop, period: kpis.Period, **changes: Any) -> Any:
     arguments: dict[str, Any] = {
-        "shop_id": shop.id, "period": period, "now": EXAMPLE_NOW, "active_days": 365,
-        "max_stale": MAX_STALE, **changes,
+        "shop_id": shop.id,
+        "period": period,
+        "now": EXAMPLE_NOW,
+        "active_days": 365,
+        "max_stale": MAX_STALE,
+        **changes,
     }
     reading = kpi_snapshots.read_summary(session, **arguments)
     session.commit()
@@ -69,8 +73,12 @@ def test_a_snapshot_holds_exactly_what_computing_gives(
     session: Session, shop: Shop, example: Example
 ) -> None:
     live = kpis.load_summary(
-        session, shop_id=shop.id, period_start=CUSTOM.start, period_end=CUSTOM.end,
-        now=EXAMPLE_NOW, active_days=365,
+        session,
+        shop_id=shop.id,
+        period_start=CUSTOM.start,
+        period_end=CUSTOM.end,
+        now=EXAMPLE_NOW,
+        active_days=365,
     )
     first = read(session, shop, CUSTOM)
     stored = session.get(KpiSnapshot, (shop.id, CUSTOM.start, CUSTOM.end, 365))
@@ -212,8 +220,13 @@ def test_an_older_computation_never_overwrites_a_newer_snapshot(
     assert newer.is_current is True
 
     kpi_snapshots._compute(
-        session, shop_id=shop.id, period=CUSTOM, now=EXAMPLE_NOW + timedelta(seconds=9),
-        active_days=365, today=TODAY, version=0,
+        session,
+        shop_id=shop.id,
+        period=CUSTOM,
+        now=EXAMPLE_NOW + timedelta(seconds=9),
+        active_days=365,
+        today=TODAY,
+        version=0,
     )
     session.commit()
 
@@ -224,8 +237,12 @@ def test_an_older_computation_never_overwrites_a_newer_snapshot(
 
 
 def test_the_api_says_when_its_figures_were_computed(
-    client: FlaskClient, session: Session, shop: Shop, example: Example,
-    make_shop: Callable[..., Shop], monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient,
+    session: Session,
+    shop: Shop,
+    example: Example,
+    make_shop: Callable[..., Shop],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(kpi_api, "_now", lambda: EXAMPLE_NOW)
     other = make_shop("beta.myshopify.com", access_token="shpat_beta")

@@ -22,8 +22,9 @@ PLAN_AT = T0 + timedelta(hours=1, minutes=1)
 
 
 def plan_reminder(database: Database, shop: Shop) -> None:
-    payload = flows.checkout_payload("tok-p", email="di@example.com", customer_id=7401,
-                                     updated_at=T0)
+    payload = flows.checkout_payload(
+        "tok-p", email="di@example.com", customer_id=7401, updated_at=T0
+    )
     flows.store_checkout(database, shop.id, payload, T0)
     with database.session_scope() as work:
         assert abandoned_checkout.plan(work, shop_id=shop.id, now=PLAN_AT) == 1
@@ -41,7 +42,11 @@ def test_redacting_a_customer_cancels_and_scrubs_their_messages_and_exports_them
         assert exported["flow"] == "abandoned_checkout"
 
         privacy.redact_customer(
-            work, shop=stored, customer_shopify_id=7401, email="di@example.com", order_ids=[],
+            work,
+            shop=stored,
+            customer_shopify_id=7401,
+            email="di@example.com",
+            order_ids=[],
             now=PLAN_AT,
         )
 
@@ -62,6 +67,4 @@ def test_uninstalling_cancels_pending_messages(
         assert shops.mark_uninstalled(work, shop=stored, now=PLAN_AT)
 
     [message] = flows.messages(session)
-    assert (message.status, message.status_reason) == (
-        MessageStatus.CANCELLED, "shop_uninstalled"
-    )
+    assert (message.status, message.status_reason) == (MessageStatus.CANCELLED, "shop_uninstalled")

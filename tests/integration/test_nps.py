@@ -59,12 +59,21 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
 def links(database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink) -> dict[int, str]:
     """Send one review request and return its 0-10 answer links."""
     payload = flows.order_payload(
-        1, email=BUYER, customer_id=CUSTOMER, processed_at=T0,
+        1,
+        email=BUYER,
+        customer_id=CUSTOMER,
+        processed_at=T0,
         lines=[{"product_id": 1, "variant_id": 11, "title": "Tea", "quantity": 1}],
     )
     flows.store_order(database, shop.id, payload, T0)
-    lifecycle.fulfill(database, shop.id, order_shopify_id=1, fulfillment_id=10,
-                      at=T0, delivered_at=T0 + timedelta(days=1))
+    lifecycle.fulfill(
+        database,
+        shop.id,
+        order_shopify_id=1,
+        fulfillment_id=10,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
     flows.run_once(runner, T0 + timedelta(days=8, hours=1))
     [email] = smtp.to(BUYER)
     return lifecycle.nps_links(email)
@@ -134,7 +143,8 @@ def test_answer_token_for_another_customer_or_another_purpose_is_refused(
     [message] = flows.messages(session, "review_request")
     secret = TEST_SETTINGS["SECRET_KEY"]
     someone_else = make_token(
-        secret, purpose="nps",
+        secret,
+        purpose="nps",
         payload={"m": message.id, "s": message.shop_id, "c": message.customer_id + 1, "n": 0},
     )
     unsubscribe_token = make_token(
@@ -157,14 +167,21 @@ def test_score_groups_follow_the_nps_definition() -> None:
 
 def _answer(session: Session, shop: Shop, index: int, score: int, at: datetime) -> None:
     message = Message(
-        shop_id=shop.id, flow="review_request", step=1, is_marketing=False, priority=30,
-        dedupe_key=f"review_request:hand-{index}", email=f"c{index}@example.com",
-        status=MessageStatus.SENT, due_at=at, sent_at=at, context={},
+        shop_id=shop.id,
+        flow="review_request",
+        step=1,
+        is_marketing=False,
+        priority=30,
+        dedupe_key=f"review_request:hand-{index}",
+        email=f"c{index}@example.com",
+        status=MessageStatus.SENT,
+        due_at=at,
+        sent_at=at,
+        context={},
     )
     session.add(message)
     session.flush()
-    session.add(NpsResponse(shop_id=shop.id, message_id=message.id, score=score,
-                            responded_at=at))
+    session.add(NpsResponse(shop_id=shop.id, message_id=message.id, score=score, responded_at=at))
 
 
 def test_nps_api_reports_score_counts_and_weeks_for_the_shop_of_the_token_only(
@@ -192,7 +209,8 @@ def test_nps_api_reports_score_counts_and_weeks_for_the_shop_of_the_token_only(
     assert (body["promoters"], body["passives"], body["detractors"]) == (5, 2, 3)
     assert body["nps"] == 20.0
     assert [(w["week_start"], w["responses"], w["nps"]) for w in body["weeks"]] == [
-        ("2026-03-02", 5, 20.0), ("2026-03-09", 5, 20.0),
+        ("2026-03-02", 5, 20.0),
+        ("2026-03-09", 5, 20.0),
     ]
     assert (body_b["responses"], body_b["nps"]) == (1, -100.0)
 
@@ -220,8 +238,14 @@ def test_customer_redaction_keeps_the_score_but_unlinks_it_from_the_customer(
         exported = export_customer_data(
             work, shop=stored, customer_shopify_id=CUSTOMER, email=BUYER
         )
-        redact_customer(work, shop=stored, customer_shopify_id=CUSTOMER, email=BUYER,
-                        order_ids=[1], now=T0 + timedelta(days=20))
+        redact_customer(
+            work,
+            shop=stored,
+            customer_shopify_id=CUSTOMER,
+            email=BUYER,
+            order_ids=[1],
+            now=T0 + timedelta(days=20),
+        )
 
     assert [answer["score"] for answer in exported["nps_responses"]] == [8]
     [response] = responses(session)

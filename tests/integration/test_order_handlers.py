@@ -29,7 +29,11 @@ from tests.support.handlers import load_payload
 ORDER_ID = 820982911946154508
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)  # 2021-12-31T19:00:00-05:00
 ORDER_TOPICS = [
-    "orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/cancelled"
+    "orders/create",
+    "orders/updated",
+    "orders/paid",
+    "orders/fulfilled",
+    "orders/cancelled",
 ]
 
 
@@ -177,8 +181,14 @@ def test_refunds_create_sample_records_refunded_lines_and_money_from_transaction
 ) -> None:
     deliver(session, shop, "orders/create", load_payload("orders__create"), now=now)
     for _ in range(5):
-        deliver(session, shop, "refunds/create", load_payload("refunds__create"), now=now,
-                webhook_id="refund-delivery")
+        deliver(
+            session,
+            shop,
+            "refunds/create",
+            load_payload("refunds__create"),
+            now=now,
+            webhook_id="refund-delivery",
+        )
 
     order = stored_order(session)
     assert order.total_refunded == Decimal("85.00")
@@ -237,13 +247,25 @@ def test_a_refund_before_its_order_fails_and_succeeds_when_replayed_after_the_or
     session: Session, shop: Shop, now: datetime
 ) -> None:
     with pytest.raises(OrderNotYetKnown):
-        deliver(session, shop, "refunds/create", load_payload("refunds__create"), now=now,
-                webhook_id="early-refund")
+        deliver(
+            session,
+            shop,
+            "refunds/create",
+            load_payload("refunds__create"),
+            now=now,
+            webhook_id="early-refund",
+        )
     assert session.scalar(select(func.count()).select_from(Refund)) == 0
 
     deliver(session, shop, "orders/create", load_payload("orders__create"), now=now)
-    deliver(session, shop, "refunds/create", load_payload("refunds__create"), now=now,
-            webhook_id="early-refund")
+    deliver(
+        session,
+        shop,
+        "refunds/create",
+        load_payload("refunds__create"),
+        now=now,
+        webhook_id="early-refund",
+    )
 
     assert stored_order(session).total_refunded == Decimal("85.00")
 
@@ -265,11 +287,15 @@ def test_fulfillment_sample_lands_and_delivery_time_comes_from_the_delivered_upd
 
     delivered_at = SAMPLE_TIME + timedelta(days=3)
     delivered = load_payload("fulfillments__create")
-    delivered.update(status="success", shipment_status="delivered",
-                     updated_at=delivered_at.isoformat())
+    delivered.update(
+        status="success", shipment_status="delivered", updated_at=delivered_at.isoformat()
+    )
     in_transit = load_payload("fulfillments__create")
-    in_transit.update(status="success", shipment_status="in_transit",
-                      updated_at=(delivered_at - timedelta(days=1)).isoformat())
+    in_transit.update(
+        status="success",
+        shipment_status="in_transit",
+        updated_at=(delivered_at - timedelta(days=1)).isoformat(),
+    )
     later_edit = dict(delivered, updated_at=(delivered_at + timedelta(days=1)).isoformat())
     deliver(session, shop, "fulfillments/update", delivered, now=now)
     deliver(session, shop, "fulfillments/update", in_transit, now=now)
@@ -293,8 +319,14 @@ def test_a_fulfillment_before_its_order_fails_so_it_is_retried(
 
 
 def test_an_order_for_a_shop_that_is_not_stored_is_skipped(session: Session, now: datetime) -> None:
-    deliver(session, None, "orders/create", load_payload("orders__create"), now=now,
-            shop_domain="gone.myshopify.com")
+    deliver(
+        session,
+        None,
+        "orders/create",
+        load_payload("orders__create"),
+        now=now,
+        shop_domain="gone.myshopify.com",
+    )
 
     assert session.scalar(select(func.count()).select_from(Order)) == 0
 

@@ -301,9 +301,7 @@ def test_a_higher_threshold_also_lists_the_less_likely_gone(
     predictions.refresh_predictions(session, shop_id=alpha_store.shop_id, now=now)
     session.commit()
 
-    body = client.get(
-        "/api/customers/at-risk?p_alive_threshold=1", headers=auth(ALPHA)
-    ).get_json()
+    body = client.get("/api/customers/at-risk?p_alive_threshold=1", headers=auth(ALPHA)).get_json()
 
     assert [c["customer_id"] for c in body["customers"]] == [
         people["active"].id,

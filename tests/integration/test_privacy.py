@@ -105,8 +105,13 @@ def test_customers_redact_leaves_no_email_name_phone_or_address_in_any_table(
 ) -> None:
     store_customer_history(session, shop, now)
     deliver(session, shop, "customers/create", load_payload("customers__create"), now=now)
-    deliver(session, shop, "customers/data_request",
-            privacy_payload("customers__data_request", shop), now=now)
+    deliver(
+        session,
+        shop,
+        "customers/data_request",
+        privacy_payload("customers__data_request", shop),
+        now=now,
+    )
     assert rows_mentioning(session, PERSONAL_VALUES)  # the scan sees what it looks for
 
     deliver(session, shop, "customers/redact", privacy_payload("customers__redact", shop), now=now)
@@ -161,8 +166,11 @@ def test_customers_redact_runs_the_redactors_other_modules_register(
     monkeypatch.setattr(
         privacy,
         "CUSTOMER_REDACTORS",
-        [lambda _s, _shop, customer, email, _now: calls.append(
-            (customer.shopify_id if customer else None, email))],
+        [
+            lambda _s, _shop, customer, email, _now: calls.append(
+                (customer.shopify_id if customer else None, email)
+            )
+        ],
     )
     deliver(session, shop, "orders/create", load_payload("orders__create"), now=now)
 
@@ -177,8 +185,14 @@ def test_data_request_export_contains_the_customers_orders_and_checkouts(
     store_customer_history(session, shop, now)
 
     for _ in range(2):
-        deliver(session, shop, "customers/data_request",
-                privacy_payload("customers__data_request", shop), now=now, webhook_id="dr-1")
+        deliver(
+            session,
+            shop,
+            "customers/data_request",
+            privacy_payload("customers__data_request", shop),
+            now=now,
+            webhook_id="dr-1",
+        )
 
     request = session.scalar(select(PrivacyRequest))
     assert request is not None
@@ -213,8 +227,13 @@ def test_merchant_lists_privacy_requests_and_fetches_only_their_own_exports(
 ) -> None:
     make_shop("beta.myshopify.com")
     store_customer_history(session, shop, now)
-    deliver(session, shop, "customers/data_request",
-            privacy_payload("customers__data_request", shop), now=now)
+    deliver(
+        session,
+        shop,
+        "customers/data_request",
+        privacy_payload("customers__data_request", shop),
+        now=now,
+    )
     other_customer = privacy_payload("customers__redact", shop)
     other_customer["customer"] = {"id": 706405506930370084, "email": "bob@biller.com"}
     deliver(session, shop, "customers/redact", other_customer, now=now + timedelta(minutes=1))
@@ -235,8 +254,10 @@ def test_merchant_lists_privacy_requests_and_fetches_only_their_own_exports(
     assert export.status_code == 200
     assert [o["shopify_id"] for o in export.get_json()["orders"]] == [ORDER_ID]
     assert client.get(export_url, headers=beta).status_code == 404
-    assert client.get(f"/api/privacy/requests/{requests[0]['id']}/export",
-                      headers=alpha).status_code == 404
+    assert (
+        client.get(f"/api/privacy/requests/{requests[0]['id']}/export", headers=alpha).status_code
+        == 404
+    )
     assert client.get("/api/privacy/requests").status_code == 401
 
 
@@ -282,17 +303,32 @@ def test_shop_redact_deletes_every_row_of_the_shop_and_keeps_an_audit_record(
     other = session.get(Shop, make_shop("beta.myshopify.com").id)
     assert other is not None
     store_customer_history(session, shop, now)
-    deliver(session, shop, "customers/data_request",
-            privacy_payload("customers__data_request", shop), now=now)
+    deliver(
+        session,
+        shop,
+        "customers/data_request",
+        privacy_payload("customers__data_request", shop),
+        now=now,
+    )
     deliver(session, other, "orders/create", load_payload("orders__create"), now=now)
     deliver(session, other, "refunds/create", load_payload("refunds__create"), now=now)
     shop_id, domain = shop.id, shop.domain
     before = rows_of_shop(session, shop_id, domain)
-    assert {"orders", "order_lines", "customers", "checkouts", "refunds", "fulfillments",
-            "webhook_deliveries", "privacy_requests", "shops"} <= set(before)
+    assert {
+        "orders",
+        "order_lines",
+        "customers",
+        "checkouts",
+        "refunds",
+        "fulfillments",
+        "webhook_deliveries",
+        "privacy_requests",
+        "shops",
+    } <= set(before)
 
-    redact = deliver(session, shop, "shop/redact", {"shop_id": 954889, "shop_domain": domain},
-                     now=now)
+    redact = deliver(
+        session, shop, "shop/redact", {"shop_id": 954889, "shop_domain": domain}, now=now
+    )
 
     assert rows_of_shop(session, shop_id, domain) == {
         "privacy_requests": 1,
@@ -318,11 +354,11 @@ def test_shop_redact_after_the_shop_is_gone_still_clears_its_inbox(
     session: Session, now: datetime
 ) -> None:
     domain = "gone.myshopify.com"
-    deliver(session, None, "orders/create", load_payload("orders__create"), now=now,
-            shop_domain=domain)
+    deliver(
+        session, None, "orders/create", load_payload("orders__create"), now=now, shop_domain=domain
+    )
 
-    deliver(session, None, "shop/redact", load_payload("shop__redact"), now=now,
-            shop_domain=domain)
+    deliver(session, None, "shop/redact", load_payload("shop__redact"), now=now, shop_domain=domain)
 
     assert rows_of_shop(session, -1, domain) == {"privacy_requests": 1, "webhook_deliveries": 1}
 
@@ -330,8 +366,14 @@ def test_shop_redact_after_the_shop_is_gone_still_clears_its_inbox(
 def test_data_request_for_a_shop_that_is_not_stored_is_logged_with_an_empty_export(
     session: Session, now: datetime
 ) -> None:
-    deliver(session, None, "customers/data_request", load_payload("customers__data_request"),
-            now=now, shop_domain="gone.myshopify.com")
+    deliver(
+        session,
+        None,
+        "customers/data_request",
+        load_payload("customers__data_request"),
+        now=now,
+        shop_domain="gone.myshopify.com",
+    )
 
     request = session.scalar(select(PrivacyRequest))
     assert request is not None

@@ -16,8 +16,17 @@ def test_the_processing_benchmark_processes_every_event_and_writes_its_section(
     docs.write_text("# Benchmarks\n\n## Another section\n\nkept\n")
 
     runs = processing.main(
-        ["--database-url", postgres_database, "--events", "6", "--workers", "1,2",
-         "--write-docs", "--docs-path", str(docs)]
+        [
+            "--database-url",
+            postgres_database,
+            "--events",
+            "6",
+            "--workers",
+            "1,2",
+            "--write-docs",
+            "--docs-path",
+            str(docs),
+        ]
     )
 
     assert [run.events for run in runs] == [6, 6, 6]
@@ -44,8 +53,15 @@ def test_the_backfill_benchmark_imports_every_order_and_writes_its_section(
     docs = tmp_path / "benchmarks.md"
 
     runs = backfill.main(
-        ["--database-url", postgres_database, "--orders", "5", "--write-docs",
-         "--docs-path", str(docs)]
+        [
+            "--database-url",
+            postgres_database,
+            "--orders",
+            "5",
+            "--write-docs",
+            "--docs-path",
+            str(docs),
+        ]
     )
 
     assert [run.orders for run in runs] == [5, 5]
@@ -60,8 +76,19 @@ def test_the_planner_benchmark_plans_the_due_checkouts_and_nothing_when_none_is_
     docs = tmp_path / "benchmarks.md"
 
     ticks = planners.main(
-        ["--database-url", postgres_database, "--shops", "4", "--sizes", "10,20,40", "--due", "3",
-         "--write-docs", "--docs-path", str(docs)]
+        [
+            "--database-url",
+            postgres_database,
+            "--shops",
+            "4",
+            "--sizes",
+            "10,20,40",
+            "--due",
+            "3",
+            "--write-docs",
+            "--docs-path",
+            str(docs),
+        ]
     )
 
     assert [(tick.checkouts, tick.planned) for tick in ticks] == [(10, 3), (20, 3), (40, 3)]

@@ -36,14 +36,16 @@ def test_jobs_list_names_the_flow_jobs(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["jobs", "list"])
 
     assert result.exit_code == 0, result.output
-    for name in ("flows.abandoned_checkout.plan", "flows.replenishment.plan", "messages.send",
-                 "flows.attribution"):
+    for name in (
+        "flows.abandoned_checkout.plan",
+        "flows.replenishment.plan",
+        "messages.send",
+        "flows.attribution",
+    ):
         assert name in result.output
 
 
-def test_one_shops_failure_stays_with_that_shop(
-    app: Flask, make_shop: Callable[..., Shop]
-) -> None:
+def test_one_shops_failure_stays_with_that_shop(app: Flask, make_shop: Callable[..., Shop]) -> None:
     broken = make_shop("broken.myshopify.com")
     make_shop("fine.myshopify.com")
 
@@ -52,8 +54,9 @@ def test_one_shops_failure_stays_with_that_shop(
             raise RuntimeError("boom")
         return 1
 
-    [run] = scheduler.run_once(app, now=NOW, jobs={"test.job": Job(job, timedelta(minutes=1),
-                                                                    in_run_once=True)})
+    [run] = scheduler.run_once(
+        app, now=NOW, jobs={"test.job": Job(job, timedelta(minutes=1), in_run_once=True)}
+    )
 
     assert run.results == {"fine.myshopify.com": 1}
     assert list(run.failures) == ["broken.myshopify.com"]

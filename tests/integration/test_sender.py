@@ -77,7 +77,11 @@ def invoke_run_once(runner: FlaskCliRunner, now: datetime) -> int:
 
 
 def test_crash_between_sending_and_recording_never_resends_and_is_flagged_for_review(
-    database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink, session: Session,
+    database: Database,
+    shop: Shop,
+    runner: FlaskCliRunner,
+    smtp: SmtpSink,
+    session: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     email = abandon(database, shop)
@@ -153,11 +157,21 @@ def test_two_run_once_processes_at_the_same_time_send_each_message_once(
         "SMTP_URL": smtp.url,
         "TESTING": "true",
     }
-    command = [sys.executable, "-m", "flask", "--app", "shopify_app", "jobs", "run-once",
-               "--now", STEP_1.isoformat()]
+    command = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "shopify_app",
+        "jobs",
+        "run-once",
+        "--now",
+        STEP_1.isoformat(),
+    ]
     processes = [
-        subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(2)
     ]
     outputs = [process.communicate(timeout=120) for process in processes]
@@ -196,15 +210,19 @@ def test_two_senders_sending_at_the_same_moment_never_take_the_same_message(
         assert abandoned_checkout.plan(work, shop_id=shop.id, now=STEP_1) == len(emails)
     mailer = MeetingMailer()
     config = sender.SenderConfig(
-        mail_from="retention@example.com", app_url="https://retention.example.com",
-        secret_key="test-secret-key-that-is-long-enough-000", batch_size=1,
+        mail_from="retention@example.com",
+        app_url="https://retention.example.com",
+        secret_key="test-secret-key-that-is-long-enough-000",
+        batch_size=1,
     )
     reports: list[sender.SendReport] = []
 
     def run() -> None:
-        reports.append(sender.send_due_messages(
-            database.session_factory, now=STEP_1, mailer=mailer, config=config
-        ))
+        reports.append(
+            sender.send_due_messages(
+                database.session_factory, now=STEP_1, mailer=mailer, config=config
+            )
+        )
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -251,15 +269,22 @@ def test_frequency_cap_defers_the_next_marketing_email_and_then_respects_quiet_h
     customer_id = session.scalar(select(Customer.id).where(Customer.email == email))
     session.commit()  # end the read: SQLite would keep its write lock
     reminder_order = flows.order_payload(
-        555, email="someone-else@example.com", processed_at=morning - timedelta(days=40),
+        555,
+        email="someone-else@example.com",
+        processed_at=morning - timedelta(days=40),
         lines=[{"product_id": 501, "variant_id": 5011, "title": "Beans", "quantity": 1}],
     )
     flows.store_order(database, shop.id, reminder_order, morning)
     with database.session_scope() as work:
         planned = PlannedMessage(
-            flow=replenishment.FLOW, step=1, dedupe_key="replenishment:test", email=email,
-            customer_id=customer_id, due_at=morning + timedelta(hours=2),
-            order_id=_order_id(work, 555), context={"product": {"id": 501, "title": "Beans"}},
+            flow=replenishment.FLOW,
+            step=1,
+            dedupe_key="replenishment:test",
+            email=email,
+            customer_id=customer_id,
+            due_at=morning + timedelta(hours=2),
+            order_id=_order_id(work, 555),
+            context={"product": {"id": 501, "title": "Beans"}},
         )
         assert plan_message(work, shop_id=shop.id, message=planned, holdout_share=0, now=morning)
 
@@ -271,7 +296,8 @@ def test_frequency_cap_defers_the_next_marketing_email_and_then_respects_quiet_h
     flows.run_once(runner, capped.due_at)
     deferred = next(m for m in flows.messages(session) if m.flow == "replenishment")
     assert (deferred.status_reason, deferred.due_at) == (
-        "quiet_hours", datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+        "quiet_hours",
+        datetime(2026, 3, 9, 12, 0, tzinfo=UTC),
     )
     flows.run_once(runner, datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
     assert len(smtp.to(email)) == 2
@@ -284,7 +310,9 @@ def test_checkout_reminder_wins_over_a_replenishment_due_at_the_same_time(
     with database.session_scope() as work:
         assert abandoned_checkout.plan(work, shop_id=shop.id, now=STEP_1) == 1
     order = flows.order_payload(
-        556, email="other@example.com", processed_at=T0 - timedelta(days=40),
+        556,
+        email="other@example.com",
+        processed_at=T0 - timedelta(days=40),
         lines=[{"product_id": 501, "variant_id": 5011, "title": "Beans", "quantity": 1}],
     )
     flows.store_order(database, shop.id, order, T0)
@@ -292,9 +320,14 @@ def test_checkout_reminder_wins_over_a_replenishment_due_at_the_same_time(
     session.commit()  # end the read: SQLite would keep its write lock
     with database.session_scope() as work:
         planned = PlannedMessage(
-            flow=replenishment.FLOW, step=1, dedupe_key="replenishment:same-time", email=email,
-            customer_id=customer_id, due_at=T0 + timedelta(minutes=30),
-            order_id=_order_id(work, 556), context={"product": {"id": 501, "title": "Beans"}},
+            flow=replenishment.FLOW,
+            step=1,
+            dedupe_key="replenishment:same-time",
+            email=email,
+            customer_id=customer_id,
+            due_at=T0 + timedelta(minutes=30),
+            order_id=_order_id(work, 556),
+            context={"product": {"id": 501, "title": "Beans"}},
         )
         plan_message(work, shop_id=shop.id, message=planned, holdout_share=0, now=T0)
 

@@ -145,15 +145,14 @@ def test_issuer_and_destination_naming_different_shops_are_refused(
 ) -> None:
     make_shop("alpha.myshopify.com")
     make_shop("beta.myshopify.com", access_token="shpat_beta")
-    token = make_session_token(
-        "alpha.myshopify.com", iss="https://beta.myshopify.com/admin"
-    )
+    token = make_session_token("alpha.myshopify.com", iss="https://beta.myshopify.com/admin")
 
     assert_rejected(client, token)
 
 
 @pytest.mark.parametrize(
-    "dest", ["https://evil.com", "https://alpha.myshopify.com.evil.com", "http://alpha.myshopify.com"]
+    "dest",
+    ["https://evil.com", "https://alpha.myshopify.com.evil.com", "http://alpha.myshopify.com"],
 )
 def test_destination_that_is_not_a_shop_is_refused(
     client: FlaskClient, make_shop: Callable[..., Shop], dest: str

@@ -67,7 +67,11 @@ def test_settings_list_every_flow_with_defaults_and_the_audience_choice(
     found = flow_settings(client, alpha)
 
     assert list(found) == [
-        "messaging", "abandoned_checkout", "replenishment", "review_request", "win_back",
+        "messaging",
+        "abandoned_checkout",
+        "replenishment",
+        "review_request",
+        "win_back",
     ]
     assert found["review_request"]["params"]["days_after_delivery"] == 7
     assert found["review_request"]["params"]["days_after_fulfillment"] == 14
@@ -82,15 +86,18 @@ def test_bad_setting_is_refused_with_a_message_naming_the_field_and_why(
     client: FlaskClient, alpha: Shop
 ) -> None:
     out_of_range = client.put(
-        "/api/settings/flows/review_request", headers=auth(alpha),
+        "/api/settings/flows/review_request",
+        headers=auth(alpha),
         json={"enabled": True, "params": {"days_after_delivery": -1}},
     )
     fallback_first = client.put(
-        "/api/settings/flows/review_request", headers=auth(alpha),
+        "/api/settings/flows/review_request",
+        headers=auth(alpha),
         json={"enabled": True, "params": {"days_after_delivery": 10, "days_after_fulfillment": 5}},
     )
     not_boolean = client.put(
-        "/api/settings/flows/win_back", headers=auth(alpha),
+        "/api/settings/flows/win_back",
+        headers=auth(alpha),
         json={"enabled": "yes", "params": {}},
     )
 
@@ -110,13 +117,20 @@ def test_saved_setting_is_used_by_the_planner(
     client: FlaskClient, alpha: Shop, database: Database
 ) -> None:
     saved = client.put(
-        "/api/settings/flows/review_request", headers=auth(alpha),
+        "/api/settings/flows/review_request",
+        headers=auth(alpha),
         json={"enabled": True, "params": {"days_after_delivery": 3, "holdout_share": 0}},
     )
     payload = flows.order_payload(1, email="r@example.com", customer_id=9501, processed_at=T0)
     flows.store_order(database, alpha.id, payload, T0)
-    lifecycle.fulfill(database, alpha.id, order_shopify_id=1, fulfillment_id=10, at=T0,
-                      delivered_at=T0 + timedelta(days=1))
+    lifecycle.fulfill(
+        database,
+        alpha.id,
+        order_shopify_id=1,
+        fulfillment_id=10,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
 
     assert saved.status_code == 200
     assert saved.get_json()["params"]["days_after_delivery"] == 3
@@ -129,12 +143,21 @@ def test_saved_setting_is_used_by_the_planner(
 def test_switched_off_flow_plans_nothing(
     client: FlaskClient, alpha: Shop, database: Database
 ) -> None:
-    client.put("/api/settings/flows/review_request", headers=auth(alpha),
-               json={"enabled": False, "params": {}})
+    client.put(
+        "/api/settings/flows/review_request",
+        headers=auth(alpha),
+        json={"enabled": False, "params": {}},
+    )
     payload = flows.order_payload(1, email="r@example.com", customer_id=9501, processed_at=T0)
     flows.store_order(database, alpha.id, payload, T0)
-    lifecycle.fulfill(database, alpha.id, order_shopify_id=1, fulfillment_id=10, at=T0,
-                      delivered_at=T0 + timedelta(days=1))
+    lifecycle.fulfill(
+        database,
+        alpha.id,
+        order_shopify_id=1,
+        fulfillment_id=10,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
 
     assert flow_settings(client, alpha)["review_request"]["enabled"] is False
     with database.session_scope() as session:
@@ -167,11 +190,13 @@ def test_preview_renders_sample_data_with_customer_fields_escaped(
 ) -> None:
     html = LAYOUT.replace("BODY", "<p>{{ recipient.first_name }} / {{ lines[0].title }}</p>")
     response = client.post(
-        "/api/settings/templates/preview", headers=auth(alpha),
+        "/api/settings/templates/preview",
+        headers=auth(alpha),
         json={"flow": "review_request", "step": 1, "html": html},
     )
     shipped = client.post(
-        "/api/settings/templates/preview", headers=auth(alpha),
+        "/api/settings/templates/preview",
+        headers=auth(alpha),
         json={"flow": "win_back", "step": 1},
     )
 
@@ -189,14 +214,21 @@ def test_saved_template_is_used_when_the_email_is_sent(
 ) -> None:
     flows.configure(database, alpha.id, "review_request", T0, holdout_share=0.0)
     saved = client.put(
-        "/api/settings/templates/review_request/1", headers=auth(alpha),
+        "/api/settings/templates/review_request/1",
+        headers=auth(alpha),
         json={"subject": "Rate order {{ order.name }} at {{ shop.name }}"},
     )
     payload = flows.order_payload(1, email="r@example.com", customer_id=9501, processed_at=T0)
     payload["name"] = "#1001"
     flows.store_order(database, alpha.id, payload, T0)
-    lifecycle.fulfill(database, alpha.id, order_shopify_id=1, fulfillment_id=10, at=T0,
-                      delivered_at=T0 + timedelta(days=1))
+    lifecycle.fulfill(
+        database,
+        alpha.id,
+        order_shopify_id=1,
+        fulfillment_id=10,
+        at=T0,
+        delivered_at=T0 + timedelta(days=1),
+    )
     flows.run_once(runner, T0 + timedelta(days=8, hours=1))
 
     assert saved.status_code == 200
@@ -208,12 +240,19 @@ def test_saved_template_is_used_when_the_email_is_sent(
 def test_a_shop_cannot_read_or_change_another_shops_settings_or_templates(
     client: FlaskClient, alpha: Shop, beta: Shop
 ) -> None:
-    client.put("/api/settings/flows/win_back", headers=auth(alpha),
-               json={"enabled": True, "params": {"margin_days": 30}})
-    client.put("/api/settings/templates/win_back/1", headers=auth(alpha),
-               json={"subject": "Alpha only"})
-    client.put("/api/settings/flows/win_back", headers=auth(beta),
-               json={"enabled": False, "params": {"margin_days": 5}})
+    client.put(
+        "/api/settings/flows/win_back",
+        headers=auth(alpha),
+        json={"enabled": True, "params": {"margin_days": 30}},
+    )
+    client.put(
+        "/api/settings/templates/win_back/1", headers=auth(alpha), json={"subject": "Alpha only"}
+    )
+    client.put(
+        "/api/settings/flows/win_back",
+        headers=auth(beta),
+        json={"enabled": False, "params": {"margin_days": 5}},
+    )
 
     beta_template = client.get("/api/settings/templates/win_back/1", headers=auth(beta))
     alpha_settings = flow_settings(client, alpha)["win_back"]

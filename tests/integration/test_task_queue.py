@@ -176,9 +176,7 @@ def test_the_sweeper_re_enqueues_stale_and_expired_deliveries_but_not_fresh_ones
     assert fresh not in queued_delivery_ids(redis_url)
 
 
-def test_the_sweep_job_is_registered_and_sweeps_once_per_interval(
-    app: Flask, shop: Shop
-) -> None:
+def test_the_sweep_job_is_registered_and_sweeps_once_per_interval(app: Flask, shop: Shop) -> None:
     job = load_jobs()["queue.sweep"]
 
     first = job.run(app, shop.id, utcnow())

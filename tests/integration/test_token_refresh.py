@@ -52,16 +52,24 @@ def test_expired_token_is_refreshed_and_the_new_pair_persisted(
     database: Database, cipher: TokenCipher, make_shop: Callable[..., Shop]
 ) -> None:
     shop = make_shop(
-        SHOP, access_token="old", refresh_token="r-old",
+        SHOP,
+        access_token="old",
+        refresh_token="r-old",
         expires_at=datetime.now(UTC) - timedelta(minutes=1),
     )
     responses.post(
         TOKEN_URL,
         json=token_response(access_token="new", refresh_token="r-new"),
-        match=[matchers.json_params_matcher(
-            {"client_id": API_KEY, "client_secret": API_SECRET,
-             "grant_type": "refresh_token", "refresh_token": "r-old"}
-        )],
+        match=[
+            matchers.json_params_matcher(
+                {
+                    "client_id": API_KEY,
+                    "client_secret": API_SECRET,
+                    "grant_type": "refresh_token",
+                    "refresh_token": "r-old",
+                }
+            )
+        ],
     )
 
     assert fetch_token(database, cipher, shop) == "new"
@@ -88,7 +96,9 @@ def test_two_concurrent_refreshes_spend_the_refresh_token_once_and_keep_a_workin
     database: Database, cipher: TokenCipher, make_shop: Callable[..., Shop]
 ) -> None:
     shop = make_shop(
-        SHOP, access_token="old", refresh_token="r0",
+        SHOP,
+        access_token="old",
+        refresh_token="r0",
         expires_at=datetime.now(UTC) - timedelta(minutes=1),
     )
     valid_refresh_tokens = {"r0"}
@@ -150,7 +160,9 @@ def test_refused_refresh_raises_an_auth_error_and_keeps_the_stored_pair(
 
 @responses.activate
 def test_refresh_retries_a_5xx_from_shopify(
-    database: Database, cipher: TokenCipher, make_shop: Callable[..., Shop],
+    database: Database,
+    cipher: TokenCipher,
+    make_shop: Callable[..., Shop],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("shopify_app.gateway.http.time.sleep", lambda _s: None)

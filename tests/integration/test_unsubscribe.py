@@ -49,7 +49,9 @@ def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
 @pytest.fixture
 def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
     shop = make_shop(
-        name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC",
+        name="Alpha Goods",
+        email="owner@alpha.example",
+        iana_timezone="UTC",
         expires_at=datetime.now(UTC) + timedelta(days=1),
     )
     flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
@@ -57,9 +59,7 @@ def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
 
 
 @pytest.fixture
-def unsubscribe_path(
-    database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink
-) -> str:
+def unsubscribe_path(database: Database, shop: Shop, runner: FlaskCliRunner, smtp: SmtpSink) -> str:
     payload = flows.checkout_payload(
         "tok-u", email=BUYER, customer_id=SHOPIFY_CUSTOMER, updated_at=T0
     )
@@ -77,14 +77,23 @@ def consent_mutations(calls: responses.CallList) -> list[dict[str, Any]]:
 
 @responses.activate
 def test_one_click_unsubscribe_works_once_and_cancels_pending_marketing(
-    client: FlaskClient, unsubscribe_path: str, database: Database, runner: FlaskCliRunner,
-    smtp: SmtpSink, session: Session,
+    client: FlaskClient,
+    unsubscribe_path: str,
+    database: Database,
+    runner: FlaskCliRunner,
+    smtp: SmtpSink,
+    session: Session,
 ) -> None:
     responses.post(
         graphql_endpoint("alpha.myshopify.com"),
-        json={"data": {"customerEmailMarketingConsentUpdate": {
-            "customer": {"id": f"gid://shopify/Customer/{SHOPIFY_CUSTOMER}"}, "userErrors": [],
-        }}},
+        json={
+            "data": {
+                "customerEmailMarketingConsentUpdate": {
+                    "customer": {"id": f"gid://shopify/Customer/{SHOPIFY_CUSTOMER}"},
+                    "userErrors": [],
+                }
+            }
+        },
     )
 
     first = client.post(unsubscribe_path, data={"List-Unsubscribe": "One-Click"})
@@ -98,8 +107,10 @@ def test_one_click_unsubscribe_works_once_and_cancels_pending_marketing(
     assert body["variables"]["input"] == {
         "customerId": f"gid://shopify/Customer/{SHOPIFY_CUSTOMER}",
         "emailMarketingConsent": {
-            "marketingState": "UNSUBSCRIBED", "consentUpdatedAt": body["variables"]["input"][
-                "emailMarketingConsent"]["consentUpdatedAt"],
+            "marketingState": "UNSUBSCRIBED",
+            "consentUpdatedAt": body["variables"]["input"]["emailMarketingConsent"][
+                "consentUpdatedAt"
+            ],
         },
     }
     customer = session.scalar(select(Customer).where(Customer.shopify_id == SHOPIFY_CUSTOMER))
@@ -148,8 +159,9 @@ def test_altered_or_forged_links_are_refused_with_400(
 ) -> None:
     token = unsubscribe_path.removeprefix("/u/")
     altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    forged = make_token("not-the-secret-key-of-this-app-000000", purpose="unsubscribe",
-                        payload={"m": 1, "s": 1})
+    forged = make_token(
+        "not-the-secret-key-of-this-app-000000", purpose="unsubscribe", payload={"m": 1, "s": 1}
+    )
     other_purpose = make_token(TEST_SETTINGS["SECRET_KEY"], purpose="nps", payload={"m": 1, "s": 1})
 
     for bad in (altered, forged, other_purpose, "garbage"):

@@ -64,7 +64,10 @@ def ids_by_status(session: Session, shop_domain: str) -> dict[DeliveryStatus, li
 
 @pytest.fixture
 def problems(
-    client: FlaskClient, database: Database, session: Session, shops: tuple[Shop, Shop],
+    client: FlaskClient,
+    database: Database,
+    session: Session,
+    shops: tuple[Shop, Shop],
     now: datetime,
 ) -> datetime:
     """Alpha: one dead, one failing, one ignored delivery; beta: one dead. Return the clock."""

@@ -192,7 +192,10 @@ def shop(database: Database, make_app: Callable[[str], Flask]) -> Shop:
     )
     with database.session_scope() as session:
         shop = install_shop(
-            session, shop_domain=SHOP, grant=grant, cipher=TokenCipher([TOKEN_KEY]),
+            session,
+            shop_domain=SHOP,
+            grant=grant,
+            cipher=TokenCipher([TOKEN_KEY]),
             now=installed,
         )
         shop.name = "Alpha Goods"
@@ -208,8 +211,12 @@ def make_app(postgres_url: str) -> Iterator[Callable[[str], Flask]]:
 
     def make(redis_url: str) -> Flask:
         app = create_app(
-            {**TEST_SETTINGS, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url,
-             "QUEUE_SWEEP_AFTER_SECONDS": 2}
+            {
+                **TEST_SETTINGS,
+                "DATABASE_URL": postgres_url,
+                "REDIS_URL": redis_url,
+                "QUEUE_SWEEP_AFTER_SECONDS": 2,
+            }
         )
         apps.append(app)
         return app
@@ -241,16 +248,30 @@ def start_web(processes: Processes, env: dict[str, str]) -> str:
     port = free_port()
     processes.start(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-        {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
-         "GUNICORN_THREADS": "4"},
+        {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "WEB_CONCURRENCY": "1",
+            "GUNICORN_THREADS": "4",
+        },
     )
     return f"http://127.0.0.1:{port}"
 
 
 def start_worker(processes: Processes, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return processes.start(
-        [sys.executable, "-m", "flask", "--app", "shopify_app", "worker", "--threads", "2",
-         "--shutdown-timeout", "5"],
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "shopify_app",
+            "worker",
+            "--threads",
+            "2",
+            "--shutdown-timeout",
+            "5",
+        ],
         env,
     )
 
@@ -327,9 +348,7 @@ def all_done(database: Database, expected: int) -> Callable[[], bool]:
 
 def assert_processed_exactly_once(database: Database, webhook_ids: list[str]) -> None:
     with database.session_scope() as session:
-        rows = session.execute(
-            select(WebhookDelivery.webhook_id, WebhookDelivery.status)
-        ).all()
+        rows = session.execute(select(WebhookDelivery.webhook_id, WebhookDelivery.status)).all()
         orders = session.scalar(select(func.count(Order.id)))
         distinct_orders = session.scalar(select(func.count(func.distinct(Order.shopify_id))))
     assert sorted(row.webhook_id for row in rows) == sorted(webhook_ids)
@@ -345,13 +364,15 @@ def test_two_web_and_three_worker_processes_process_every_acknowledged_webhook_e
     wait_until(all_done(database, len(webhook_ids)), deadline=SETTLE_DEADLINE, what="the inbox")
     assert_processed_exactly_once(database, webhook_ids)
     # Nobody claimed a row twice: one attempt each, so no handler ran twice.
-    assert count(
-        database, select(func.max(WebhookDelivery.attempts))
-    ) == 1
+    assert count(database, select(func.max(WebhookDelivery.attempts))) == 1
 
 
 def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
-    database: Database, shop: Shop, shared_redis: str, smtp: SmtpSink, cluster: Cluster,
+    database: Database,
+    shop: Shop,
+    shared_redis: str,
+    smtp: SmtpSink,
+    cluster: Cluster,
     make_app: Callable[[str], Flask],
 ) -> None:
     smtp.messages.clear()
@@ -359,8 +380,12 @@ def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
     abandoned_at = now - timedelta(hours=2)
     flows.configure(database, shop.id, "abandoned_checkout", abandoned_at, holdout_share=0.0)
     flows.configure(
-        database, shop.id, "messaging", abandoned_at,
-        quiet_hours_start="00:00", quiet_hours_end="00:00",
+        database,
+        shop.id,
+        "messaging",
+        abandoned_at,
+        quiet_hours_start="00:00",
+        quiet_hours_end="00:00",
     )
     emails = []
     for n in range(1, 31):
@@ -392,7 +417,10 @@ def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(
 
 
 def test_a_worker_killed_with_sigkill_mid_batch_loses_nothing_and_duplicates_nothing(
-    database: Database, shop: Shop, shared_redis: str, cluster: Cluster,
+    database: Database,
+    shop: Shop,
+    shared_redis: str,
+    cluster: Cluster,
     make_app: Callable[[str], Flask],
 ) -> None:
     victim, *others = cluster.workers
@@ -436,7 +464,11 @@ def test_a_worker_killed_with_sigkill_mid_batch_loses_nothing_and_duplicates_not
 
 
 def test_restarting_redis_mid_run_loses_nothing(
-    postgres_url: str, database: Database, shop: Shop, smtp: SmtpSink, processes: Processes,
+    postgres_url: str,
+    database: Database,
+    shop: Shop,
+    smtp: SmtpSink,
+    processes: Processes,
     make_app: Callable[[str], Flask],
 ) -> None:
     private: PrivateRedis = start_private_redis()

@@ -55,7 +55,9 @@ def checkout_payload(
     else:
         customer = payload["customer"]
         customer.update(
-            id=customer_id, email=email, first_name=first_name,
+            id=customer_id,
+            email=email,
+            first_name=first_name,
             admin_graphql_api_id=f"gid://shopify/Customer/{customer_id}",
         )
         customer["default_address"]["customer_id"] = customer_id
@@ -100,7 +102,8 @@ def order_payload(
         payload["customer"] = None
     else:
         payload["customer"].update(
-            id=customer_id, email=email,
+            id=customer_id,
+            email=email,
             admin_graphql_api_id=f"gid://shopify/Customer/{customer_id}",
         )
     if lines is not None:
@@ -153,8 +156,12 @@ def configure(database: Database, shop_id: int, flow: str, now: datetime, **para
     with database.session_scope() as session:
         current = load_flow_config(session, shop_id=shop_id, flow=flow)
         save_flow_config(
-            session, shop_id=shop_id, flow=flow, enabled=current.enabled,
-            params={**current.params, **params}, now=now,
+            session,
+            shop_id=shop_id,
+            flow=flow,
+            enabled=current.enabled,
+            params={**current.params, **params},
+            now=now,
         )
 
 

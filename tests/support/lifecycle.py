@@ -32,14 +32,24 @@ def _fixture(name: str) -> dict[str, Any]:
 
 
 def fulfill(
-    database: Database, shop_id: int, *, order_shopify_id: int, fulfillment_id: int,
-    at: datetime, delivered_at: datetime | None = None, status: str = "success",
+    database: Database,
+    shop_id: int,
+    *,
+    order_shopify_id: int,
+    fulfillment_id: int,
+    at: datetime,
+    delivered_at: datetime | None = None,
+    status: str = "success",
 ) -> None:
     """Store a fulfillment of the order created at *at*, delivered at *delivered_at* if given."""
     payload = copy.deepcopy(_fixture("fulfillments__create.json"))
     payload.update(
-        id=fulfillment_id, order_id=order_shopify_id, status=status,
-        created_at=at.isoformat(), updated_at=at.isoformat(), shipment_status=None,
+        id=fulfillment_id,
+        order_id=order_shopify_id,
+        status=status,
+        created_at=at.isoformat(),
+        updated_at=at.isoformat(),
+        shipment_status=None,
         admin_graphql_api_id=f"gid://shopify/Fulfillment/{fulfillment_id}",
     )
     with database.session_scope() as session:
@@ -57,14 +67,23 @@ def fulfill(
 
 
 def refund(
-    database: Database, shop_id: int, *, order_shopify_id: int, refund_id: int,
-    line_item_id: int, quantity: int, at: datetime,
+    database: Database,
+    shop_id: int,
+    *,
+    order_shopify_id: int,
+    refund_id: int,
+    line_item_id: int,
+    quantity: int,
+    at: datetime,
 ) -> None:
     """Store a refunds/create payload refunding *quantity* of one order line."""
     payload = copy.deepcopy(_fixture("refunds__create.json"))
     payload.update(
-        id=refund_id, order_id=order_shopify_id, created_at=at.isoformat(),
-        processed_at=at.isoformat(), admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
+        id=refund_id,
+        order_id=order_shopify_id,
+        created_at=at.isoformat(),
+        processed_at=at.isoformat(),
+        admin_graphql_api_id=f"gid://shopify/Refund/{refund_id}",
     )
     item = payload["refund_line_items"][0]
     item.update(id=refund_id * 10, line_item_id=line_item_id, quantity=quantity)
@@ -86,30 +105,59 @@ def cancel(database: Database, shop_id: int, order_shopify_id: int, at: datetime
 
 
 def predict_next_order(
-    database: Database, shop_id: int, customer_id: int, *, last_order_at: datetime,
-    next_order: date, now: datetime,
+    database: Database,
+    shop_id: int,
+    customer_id: int,
+    *,
+    last_order_at: datetime,
+    next_order: date,
+    now: datetime,
 ) -> None:
     """Record a fitted model and one customer's expected next order date, as predictions would."""
     with database.session_scope() as session:
         if session.get(PredictionModelFit, shop_id) is None:
             session.add(
                 PredictionModelFit(
-                    shop_id=shop_id, status="fitted", status_reason="fitted to 80 repeat buyers",
-                    r=0.24, alpha=30.9, a=0.79, b=2.43, p=6.25, q=3.74, gamma=15.44,
-                    bgnbd_log_likelihood=None, customers_used=200, repeat_buyers=80,
-                    currency="USD", annual_discount_rate=0.1, high_value_threshold=None,
-                    mean_predicted_clv_365=Decimal("50.00"), expected_orders_90_total=10.0,
-                    expected_orders_365_total=40.0, computed_at=now,
+                    shop_id=shop_id,
+                    status="fitted",
+                    status_reason="fitted to 80 repeat buyers",
+                    r=0.24,
+                    alpha=30.9,
+                    a=0.79,
+                    b=2.43,
+                    p=6.25,
+                    q=3.74,
+                    gamma=15.44,
+                    bgnbd_log_likelihood=None,
+                    customers_used=200,
+                    repeat_buyers=80,
+                    currency="USD",
+                    annual_discount_rate=0.1,
+                    high_value_threshold=None,
+                    mean_predicted_clv_365=Decimal("50.00"),
+                    expected_orders_90_total=10.0,
+                    expected_orders_365_total=40.0,
+                    computed_at=now,
                 )
             )
         session.add(
             CustomerPrediction(
-                shop_id=shop_id, customer_id=customer_id, frequency=2, recency_days=60,
-                age_days=90, monetary_value=Decimal("40.00"), orders_count=3,
-                historic_revenue=Decimal("120.00"), first_order_at=last_order_at,
-                last_order_at=last_order_at, p_alive=0.8, expected_orders_90=0.5,
-                expected_orders_365=2.0, expected_order_value=Decimal("40.00"),
-                predicted_clv_365=Decimal("80.00"), expected_next_order_date=next_order,
+                shop_id=shop_id,
+                customer_id=customer_id,
+                frequency=2,
+                recency_days=60,
+                age_days=90,
+                monetary_value=Decimal("40.00"),
+                orders_count=3,
+                historic_revenue=Decimal("120.00"),
+                first_order_at=last_order_at,
+                last_order_at=last_order_at,
+                p_alive=0.8,
+                expected_orders_90=0.5,
+                expected_orders_365=2.0,
+                expected_order_value=Decimal("40.00"),
+                predicted_clv_365=Decimal("80.00"),
+                expected_next_order_date=next_order,
                 computed_at=now,
             )
         )
@@ -117,6 +165,7 @@ def predict_next_order(
 
 def nps_links(message: EmailMessage) -> dict[int, str]:
     """Return {score: path} of the 0-10 answer links in a review request email."""
-    found = re.findall(r'href="https://retention\.example\.com(/nps/[^"]+)"[^>]*>(\d+)</a>',
-                       html_part(message))
+    found = re.findall(
+        r'href="https://retention\.example\.com(/nps/[^"]+)"[^>]*>(\d+)</a>', html_part(message)
+    )
     return {int(score): path for path, score in found}

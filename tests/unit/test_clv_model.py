@@ -13,8 +13,10 @@ from shopify_app.predictions import clv_model
 from shopify_app.predictions.clv_model import BgNbdParams
 from shopify_app.predictions.clv_model import GammaGammaParams
 
-CDNOW = Path(__file__).resolve().parent.parent / "fixtures" / (
-    "cdnow_customers_summary_with_transactions.csv"
+CDNOW = (
+    Path(__file__).resolve().parent.parent
+    / "fixtures"
+    / ("cdnow_customers_summary_with_transactions.csv")
 )
 # Fader, Hardie and Lee (2005), table 1 and section 5 (time in weeks).
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

@@ -143,7 +143,8 @@ def test_ids_are_64_bit_integers_money_has_two_decimals_and_times_carry_the_shop
         assert order["admin_graphql_api_id"] == f"gid://shopify/Order/{order['id']}"
         assert MONEY.match(order["total_price"])
         assert order["total_price_set"]["shop_money"] == {
-            "amount": order["total_price"], "currency_code": "USD"
+            "amount": order["total_price"],
+            "currency_code": "USD",
         }
         assert SHOP_TIME.match(order["created_at"])
         lines_total = sum(Decimal(line["price"]) * line["quantity"] for line in order["line_items"])
@@ -188,8 +189,11 @@ def test_consumables_are_reordered_by_many_buyers_and_durables_rarely(
 def test_reorders_follow_the_products_interval(orders: dict[int, dict[str, Any]]) -> None:
     gaps: list[float] = []
     house_blend = next(
-        p for p in (product_by_id(line["product_id"]) for o in orders.values()
-                    for line in o["line_items"]) if p.title.startswith("House Blend")
+        p
+        for p in (
+            product_by_id(line["product_id"]) for o in orders.values() for line in o["line_items"]
+        )
+        if p.title.startswith("House Blend")
     )
     by_customer: dict[int, list[datetime]] = defaultdict(list)
     for order in orders.values():
@@ -260,8 +264,9 @@ def test_stream_has_cancellations_test_orders_and_every_consent_state(
     events: list[DemoEvent], orders: dict[int, dict[str, Any]]
 ) -> None:
     cancelled = [e.payload for e in events if e.topic == "orders/cancelled"]
-    states = Counter(e.payload["email_marketing_consent"]["state"]
-                     for e in events if e.topic == CONSENT_TOPIC)
+    states = Counter(
+        e.payload["email_marketing_consent"]["state"] for e in events if e.topic == CONSENT_TOPIC
+    )
 
     assert cancelled
     assert all(c["cancelled_at"] and c["cancel_reason"] for c in cancelled)

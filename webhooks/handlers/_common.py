@@ -51,5 +51,3 @@ def for_stored_shop(service: ShopService) -> Handler:
     handle.__name__ = f"handle_{getattr(service, '__name__', 'delivery')}"
     handle.__doc__ = service.__doc__
     return handle
-
-

@@ -20,8 +20,13 @@ def handle_customers_data_request(
 ) -> None:
     """Build the customer's data export and keep it for the merchant."""
     process_data_request(
-        session, shop=shop, shop_domain=ctx.shop_domain, payload=payload,
-        webhook_id=ctx.webhook_id, received_at=_received_at(session, ctx), now=ctx.now,
+        session,
+        shop=shop,
+        shop_domain=ctx.shop_domain,
+        payload=payload,
+        webhook_id=ctx.webhook_id,
+        received_at=_received_at(session, ctx),
+        now=ctx.now,
     )
 
 
@@ -30,8 +35,13 @@ def handle_customers_redact(
 ) -> None:
     """Erase the customer's personal data everywhere."""
     process_customer_redaction(
-        session, shop=shop, shop_domain=ctx.shop_domain, payload=payload,
-        webhook_id=ctx.webhook_id, received_at=_received_at(session, ctx), now=ctx.now,
+        session,
+        shop=shop,
+        shop_domain=ctx.shop_domain,
+        payload=payload,
+        webhook_id=ctx.webhook_id,
+        received_at=_received_at(session, ctx),
+        now=ctx.now,
         current_delivery_id=ctx.delivery_id,
     )
 
@@ -41,8 +51,11 @@ def handle_shop_redact(
 ) -> None:
     """Delete everything stored about the shop."""
     process_shop_redaction(
-        session, shop_domain=ctx.shop_domain, webhook_id=ctx.webhook_id,
-        received_at=_received_at(session, ctx), now=ctx.now,
+        session,
+        shop_domain=ctx.shop_domain,
+        webhook_id=ctx.webhook_id,
+        received_at=_received_at(session, ctx),
+        now=ctx.now,
         current_delivery_id=ctx.delivery_id,
     )
 

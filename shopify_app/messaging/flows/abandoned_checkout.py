@@ -40,7 +40,8 @@ GRACE = timedelta(hours=24)
 
 class AbandonedCheckoutParamsSchema(HoldoutParamsSchema, StepDelaysMixin):
     step_delays_hours = fields.List(
-        fields.Float(), load_default=lambda: [1.0, 24.0, 72.0],
+        fields.Float(),
+        load_default=lambda: [1.0, 24.0, 72.0],
         validate=validate.Length(max=5, error="at most 5 steps"),
     )
     audience = fields.String(
@@ -79,24 +80,27 @@ def exit_reason_for_checkout(session: Session, checkout: Checkout | None) -> str
         return "no_email"
     shop_id = checkout.shop_id
     if session.scalar(
-        select(Order.id).where(Order.shop_id == shop_id, Order.checkout_token == checkout.token)
+        select(Order.id)
+        .where(Order.shop_id == shop_id, Order.checkout_token == checkout.token)
         .limit(1)
     ):
         return "order_placed"
     started = _started(checkout)
     if checkout.customer_id is not None and session.scalar(
-        select(Order.id).where(
+        select(Order.id)
+        .where(
             Order.shop_id == shop_id,
             Order.customer_id == checkout.customer_id,
             Order.processed_at >= started,
-        ).limit(1)
+        )
+        .limit(1)
     ):
         return "order_placed"
     emails = {checkout.email, checkout.email.strip().lower()}
     if session.scalar(
-        select(Order.id).where(
-            Order.shop_id == shop_id, Order.email.in_(emails), Order.processed_at >= started
-        ).limit(1)
+        select(Order.id)
+        .where(Order.shop_id == shop_id, Order.email.in_(emails), Order.processed_at >= started)
+        .limit(1)
     ):
         return "order_placed"
     if _newer_checkout(session, checkout) is not None:
@@ -113,7 +117,8 @@ def _newer_checkout(session: Session, checkout: Checkout) -> int | None:
         same_buyer.append(Checkout.customer_id == checkout.customer_id)
     last = _last_update(checkout)
     return session.scalar(
-        select(Checkout.id).where(
+        select(Checkout.id)
+        .where(
             Checkout.shop_id == checkout.shop_id,
             Checkout.id != checkout.id,
             or_(*same_buyer),
@@ -122,7 +127,8 @@ def _newer_checkout(session: Session, checkout: Checkout) -> int | None:
                 Checkout.shopify_updated_at > last,
                 (Checkout.shopify_updated_at == last) & (Checkout.id > checkout.id),
             ),
-        ).limit(1)
+        )
+        .limit(1)
     )
 
 
@@ -143,7 +149,8 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     delays = [timedelta(hours=h) for h in config.params["step_delays_hours"]]
     oldest = now - delays[-1] - GRACE
     candidates = session.scalars(
-        select(Checkout).where(
+        select(Checkout)
+        .where(
             Checkout.shop_id == shop_id,
             Checkout.completed_at.is_(None),
             Checkout.shopify_updated_at >= oldest,
@@ -151,7 +158,8 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             Checkout.recovered_order_id.is_(None),
             Checkout.deleted_at.is_(None),
             Checkout.email.is_not(None),
-        ).order_by(Checkout.shopify_updated_at)
+        )
+        .order_by(Checkout.shopify_updated_at)
     )
     planned = 0
     for checkout in candidates:
@@ -160,7 +168,10 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         if reason is not None:
             if reason == "replaced" and series:
                 messaging.cancel_pending(
-                    session, shop_id=shop_id, reason="replaced", now=now,
+                    session,
+                    shop_id=shop_id,
+                    reason="replaced",
+                    now=now,
                     where=(Message.flow == NAME) & (Message.checkout_token == checkout.token),
                 )
             continue
@@ -174,8 +185,12 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             continue
         if series:  # one series per buyer: an older checkout's pending steps give way
             messaging.cancel_pending(
-                session, shop_id=shop_id, reason="replaced", now=now,
-                where=(Message.flow == NAME) & (Message.series_key == series)
+                session,
+                shop_id=shop_id,
+                reason="replaced",
+                now=now,
+                where=(Message.flow == NAME)
+                & (Message.series_key == series)
                 & (Message.checkout_token != checkout.token),
             )
         message = PlannedMessage(
@@ -190,8 +205,11 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             context=_context(session, checkout),
         )
         if messaging.plan_message(
-            session, shop_id=shop_id, message=message,
-            holdout_share=float(config.params["holdout_share"]), now=now,
+            session,
+            shop_id=shop_id,
+            message=message,
+            holdout_share=float(config.params["holdout_share"]),
+            now=now,
         ):
             planned += 1
     if planned:

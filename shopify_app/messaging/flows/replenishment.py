@@ -81,7 +81,11 @@ def _merchant_interval(
 
 
 def interval_days(
-    session: Session, *, shop_id: int, params: dict[str, Any], product_id: int,
+    session: Session,
+    *,
+    shop_id: int,
+    params: dict[str, Any],
+    product_id: int,
     variant_id: int | None,
 ) -> float | None:
     """Return the days one unit lasts: the merchant's value, else a learned one, else None."""
@@ -117,8 +121,12 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
     minimum = int(config.params["min_repeat_pairs"])
     rows = session.execute(
         select(
-            Order.customer_id, OrderLine.product_id, OrderLine.variant_id, Order.processed_at,
-            OrderLine.quantity, OrderLine.refunded_quantity,
+            Order.customer_id,
+            OrderLine.product_id,
+            OrderLine.variant_id,
+            Order.processed_at,
+            OrderLine.quantity,
+            OrderLine.refunded_quantity,
         )
         .join(Order, Order.id == OrderLine.order_id)
         .where(
@@ -160,9 +168,12 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
             continue
         session.add(
             ReplenishmentInterval(
-                shop_id=shop_id, product_id=product_id, variant_id=variant_id,
+                shop_id=shop_id,
+                product_id=product_id,
+                variant_id=variant_id,
                 days_per_unit=Decimal(str(round(statistics.median(gaps), 2))),
-                repeat_pairs=len(gaps), computed_at=now,
+                repeat_pairs=len(gaps),
+                computed_at=now,
             )
         )
         learned += 1
@@ -187,13 +198,15 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         return 0
     lead = timedelta(days=int(config.params["reminder_days_before"]))
     orders = session.scalars(
-        select(Order).where(
+        select(Order)
+        .where(
             Order.shop_id == shop_id,
             Order.processed_at >= now - PLANNING_LOOKBACK,
             Order.processed_at <= now,
             Order.cancelled_at.is_(None),
             Order.is_test.is_(False),
-        ).order_by(Order.processed_at)
+        )
+        .order_by(Order.processed_at)
     )
     planned = 0
     for order in orders:
@@ -211,7 +224,10 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             if units <= 0:
                 continue
             days = interval_days(
-                session, shop_id=shop_id, params=config.params, product_id=line.product_id,
+                session,
+                shop_id=shop_id,
+                params=config.params,
+                product_id=line.product_id,
                 variant_id=line.variant_id,
             )
             if days is None:
@@ -221,8 +237,12 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             series = f"{buyer}:p{line.product_id}"
             # A reorder supersedes the reminder of the earlier purchase.
             messaging.cancel_pending(
-                session, shop_id=shop_id, reason="reordered", now=now,
-                where=(Message.flow == NAME) & (Message.series_key == series)
+                session,
+                shop_id=shop_id,
+                reason="reordered",
+                now=now,
+                where=(Message.flow == NAME)
+                & (Message.series_key == series)
                 & (Message.order_id != order.id),
             )
             message = PlannedMessage(
@@ -250,8 +270,11 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
                 },
             )
             if messaging.plan_message(
-                session, shop_id=shop_id, message=message,
-                holdout_share=float(config.params["holdout_share"]), now=now,
+                session,
+                shop_id=shop_id,
+                message=message,
+                holdout_share=float(config.params["holdout_share"]),
+                now=now,
             ):
                 planned += 1
     if planned:

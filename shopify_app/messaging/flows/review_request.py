@@ -120,7 +120,11 @@ def send_context(
 
 
 def _due_fulfillments(
-    session: Session, *, shop_id: int, after_delivery: timedelta, after_fulfillment: timedelta,
+    session: Session,
+    *,
+    shop_id: int,
+    after_delivery: timedelta,
+    after_fulfillment: timedelta,
     now: datetime,
 ) -> list[tuple[Fulfillment, datetime]]:
     delivered = and_(
@@ -159,7 +163,8 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         return 0
     planned = 0
     due = _due_fulfillments(
-        session, shop_id=shop_id,
+        session,
+        shop_id=shop_id,
         after_delivery=timedelta(days=int(config.params["days_after_delivery"])),
         after_fulfillment=timedelta(days=int(config.params["days_after_fulfillment"])),
         now=now,
@@ -187,8 +192,11 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             },
         )
         if messaging.plan_message(
-            session, shop_id=shop_id, message=message,
-            holdout_share=float(config.params["holdout_share"]), now=now,
+            session,
+            shop_id=shop_id,
+            message=message,
+            holdout_share=float(config.params["holdout_share"]),
+            now=now,
         ):
             planned += 1
     if planned:
@@ -209,8 +217,13 @@ def sample_context() -> dict[str, Any]:
     return {
         "order": {"name": "#1001", "processed_at": "2026-03-01T10:00:00+00:00"},
         "lines": [
-            {"title": "Tea & Honey <Gift Box>", "variant_title": "Large", "quantity": 1,
-             "product_id": 1, "review_url": "https://example.myshopify.com/search?q=Tea"},
+            {
+                "title": "Tea & Honey <Gift Box>",
+                "variant_title": "Large",
+                "quantity": 1,
+                "product_id": 1,
+                "review_url": "https://example.myshopify.com/search?q=Tea",
+            },
         ],
         "nps_question": QUESTION,
         "score_links": [

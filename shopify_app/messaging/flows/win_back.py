@@ -169,8 +169,11 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     params = config.params
     resend_after = timedelta(days=int(params["resend_after_days"]))
     overdue = overdue_customers(
-        session, shop_id=shop_id, margin=timedelta(days=int(params["margin_days"])),
-        factor=float(params["median_gap_factor"]), now=now,
+        session,
+        shop_id=shop_id,
+        margin=timedelta(days=int(params["margin_days"])),
+        factor=float(params["median_gap_factor"]),
+        now=now,
     )
     if not overdue:
         return 0
@@ -211,8 +214,11 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             },
         )
         if messaging.plan_message(
-            session, shop_id=shop_id, message=message,
-            holdout_share=float(params["holdout_share"]), now=now,
+            session,
+            shop_id=shop_id,
+            message=message,
+            holdout_share=float(params["holdout_share"]),
+            now=now,
         ):
             planned += 1
     if planned:
@@ -236,12 +242,14 @@ def _ordered_since(
     session: Session, shop_id: int, customer_id: int, last_order_at: datetime
 ) -> str | None:
     ordered = session.scalar(
-        select(Order.id).where(
+        select(Order.id)
+        .where(
             Order.shop_id == shop_id,
             Order.customer_id == customer_id,
             Order.processed_at > last_order_at,
             Order.cancelled_at.is_(None),
-        ).limit(1)
+        )
+        .limit(1)
     )
     return "ordered" if ordered else None
 

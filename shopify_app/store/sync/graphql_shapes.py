@@ -83,9 +83,9 @@ def connection_nodes(connection: object) -> list[dict[str, Any]]:
         return [n for n in connection["nodes"] if isinstance(n, dict)]
     if isinstance(connection.get("edges"), list):
         return [
-            e["node"] for e in connection["edges"] if isinstance(e, Mapping) and isinstance(
-                e.get("node"), dict
-            )
+            e["node"]
+            for e in connection["edges"]
+            if isinstance(e, Mapping) and isinstance(e.get("node"), dict)
         ]
     return []
 

@@ -137,9 +137,7 @@ def ensure_watermark(session: Session, *, shop_id: int, resource: str) -> SyncWa
         return watermark
     try:
         with session.begin_nested():
-            watermark = SyncWatermark(
-                shop_id=shop_id, resource=resource, consecutive_failures=0
-            )
+            watermark = SyncWatermark(shop_id=shop_id, resource=resource, consecutive_failures=0)
             session.add(watermark)
     except IntegrityError:
         # Another process created it first; the unique constraint keeps one row per resource.
@@ -247,9 +245,7 @@ def reconcile_all_shops(
                 )
             )
         except Exception as exc:
-            logger.warning(
-                "Reconciliation of shop %d failed: %s", shop_id, type(exc).__name__
-            )
+            logger.warning("Reconciliation of shop %d failed: %s", shop_id, type(exc).__name__)
             with _transaction(session_factory) as session:
                 shop = session.get(Shop, shop_id)
                 domain = shop.domain if shop is not None else str(shop_id)

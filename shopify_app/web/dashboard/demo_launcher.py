@@ -58,8 +58,10 @@ def require_loopback() -> None:
         is_loopback_peer = ipaddress.ip_address(remote).is_loopback
     except ValueError:
         is_loopback_peer = False
-    host = (request.host or "").rsplit(":", 1)[0] if not request.host.startswith("[") else (
-        request.host.split("]")[0] + "]"
+    host = (
+        (request.host or "").rsplit(":", 1)[0]
+        if not request.host.startswith("[")
+        else (request.host.split("]")[0] + "]")
     )
     if not is_loopback_peer or host not in LOOPBACK_NAMES:
         raise DemoRefused(

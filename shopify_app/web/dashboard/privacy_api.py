@@ -38,7 +38,5 @@ def list_requests() -> Response:
 
 @bp.get("/requests/<int:request_id>/export")
 def show_export(request_id: int) -> Response:
-    export = load_export(
-        get_session(), shop_domain=current_shop().domain, request_id=request_id
-    )
+    export = load_export(get_session(), shop_domain=current_shop().domain, request_id=request_id)
     return jsonify(export)

@@ -41,9 +41,7 @@ class InvalidSettingsRequest(AppError):
 
 
 def _settings_error(error: InvalidFlowSettings) -> Response:
-    response = jsonify(
-        {"error": {"message": error.message, "status": 400, "fields": error.errors}}
-    )
+    response = jsonify({"error": {"message": error.message, "status": 400, "fields": error.errors}})
     response.status_code = 400
     return response
 
@@ -56,8 +54,12 @@ def _json_body() -> dict[str, Any]:
 
 
 _FIELD_TYPES = (
-    (fields.Boolean, "boolean"), (fields.Integer, "integer"), (fields.Float, "number"),
-    (fields.List, "list"), (fields.Dict, "object"), (fields.String, "string"),
+    (fields.Boolean, "boolean"),
+    (fields.Integer, "integer"),
+    (fields.Float, "number"),
+    (fields.List, "list"),
+    (fields.Dict, "object"),
+    (fields.String, "string"),
 )
 
 
@@ -120,8 +122,12 @@ def update_flow_settings(flow: str) -> Response:
     session = get_session()
     try:
         config = save_flow_config(
-            session, shop_id=shop.id, flow=flow, enabled=enabled or flow == MESSAGING,
-            params=params, now=datetime.now(UTC),
+            session,
+            shop_id=shop.id,
+            flow=flow,
+            enabled=enabled or flow == MESSAGING,
+            params=params,
+            now=datetime.now(UTC),
         )
     except InvalidFlowSettings as error:
         session.rollback()
@@ -132,7 +138,10 @@ def update_flow_settings(flow: str) -> Response:
 
 def _dump_template(view: template_overrides.TemplateView) -> dict[str, Any]:
     return {
-        "flow": view.flow, "step": view.step, "shipped": view.shipped, "override": view.override,
+        "flow": view.flow,
+        "step": view.step,
+        "shipped": view.shipped,
+        "override": view.override,
     }
 
 
@@ -149,7 +158,11 @@ def save_template(flow: str, step: int) -> Response:
     session = get_session()
     try:
         view = template_overrides.save_template_override(
-            session, shop_id=current_shop().id, flow=flow, step=step, parts=_json_body(),
+            session,
+            shop_id=current_shop().id,
+            flow=flow,
+            step=step,
+            parts=_json_body(),
             now=datetime.now(UTC),
         )
     except AppError:

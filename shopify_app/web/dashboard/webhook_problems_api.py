@@ -56,9 +56,7 @@ def list_problems(
 
 def replay_problem(session: Session, *, shop_domain: str, delivery_id: int) -> WebhookDelivery:
     """Queue one of the shop's dead deliveries again; another shop's id is not found."""
-    delivery = (
-        session.get(WebhookDelivery, delivery_id) if 0 < delivery_id <= _MAX_ID else None
-    )
+    delivery = session.get(WebhookDelivery, delivery_id) if 0 < delivery_id <= _MAX_ID else None
     if delivery is None or delivery.shop_domain != shop_domain:
         raise inbox.DeliveryNotFound(f"No webhook delivery with id {delivery_id} for this shop")
     return inbox.replay(session, delivery_id=delivery_id)

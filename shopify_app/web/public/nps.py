@@ -32,8 +32,11 @@ def confirm_nps(token: str) -> tuple[str, int]:
         return _invalid(error)
     return (
         render_template(
-            "nps.html", state=answer.outcome.value, score=answer.score,
-            shop_name=answer.shop_name, action=request.path,
+            "nps.html",
+            state=answer.outcome.value,
+            score=answer.score,
+            shop_name=answer.shop_name,
+            action=request.path,
         ),
         200,
     )
@@ -52,7 +55,9 @@ def record_nps(token: str) -> tuple[str, int]:
     session.commit()
     return (
         render_template(
-            "nps.html", state=answer.outcome.value, score=answer.score,
+            "nps.html",
+            state=answer.outcome.value,
+            score=answer.score,
             shop_name=answer.shop_name,
         ),
         200,

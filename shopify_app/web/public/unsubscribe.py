@@ -37,7 +37,9 @@ def show_unsubscribe(token: str) -> tuple[str, int]:
         return _invalid(error)
     return (
         render_template(
-            "unsubscribe.html", state=result.outcome.value, shop_name=result.shop_name,
+            "unsubscribe.html",
+            state=result.outcome.value,
+            shop_name=result.shop_name,
             action=request.path,
         ),
         200,
