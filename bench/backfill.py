@@ -99,7 +99,7 @@ def serving(directory: Path) -> Iterator[str]:
     """Serve *directory* on 127.0.0.1 and yield its base URL."""
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
             return
 
     handler = functools.partial(Quiet, directory=str(directory))

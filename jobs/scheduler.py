@@ -103,7 +103,7 @@ def run_job(app: Flask, name: str, job: Job, *, now: datetime, domain: str | Non
     for shop_id, shop_domain in installed_shops(app, domain=domain):
         try:
             outcome.results[shop_domain] = job.run(app, shop_id, now)
-        except Exception as exc:  # noqa: BLE001 - one shop's failure must not stop the others
+        except Exception as exc:  # one shop's failure must not stop the others
             logger.exception("Job %s failed", name, extra={"shop": shop_domain})
             outcome.failures[shop_domain] = f"{type(exc).__name__}: {exc}"
     return outcome

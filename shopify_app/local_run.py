@@ -75,7 +75,9 @@ class OutboxSink:
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname=HOST, port=port)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
         with self._lock:
             self.count += 1
             name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{self.count:05d}.eml"

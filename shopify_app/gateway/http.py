@@ -50,7 +50,7 @@ def post_with_retries(
                 except ValueError:
                     pass
         if attempt < max_attempts:
-            delay = random.uniform(0, base_delay * 2 ** (attempt - 1))  # noqa: S311
+            delay = random.uniform(0, base_delay * 2 ** (attempt - 1))  # jitter, not a secret
             logger.warning(
                 "Shopify call failed (%s); retry %d in %.2fs", last_problem, attempt, delay
             )

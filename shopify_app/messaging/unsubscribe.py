@@ -186,7 +186,7 @@ def sync_consent_to_shopify(
                 }
             },
         )
-    except Exception:  # noqa: BLE001 - the local opt-out stands whatever Shopify says
+    except Exception:  # the local opt-out stands whatever Shopify says
         logger.warning(
             "Could not update the consent in Shopify", exc_info=True, extra={"shop_id": shop_id}
         )

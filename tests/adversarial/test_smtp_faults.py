@@ -41,7 +41,7 @@ CONFIG = SenderConfig(
 class HangUpAfterAccepting(SMTP):
     """Accept the message with 250, then answer QUIT with 421 and drop the line."""
 
-    async def smtp_QUIT(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's hook name
+    async def smtp_QUIT(self, arg: str) -> None:  # aiosmtpd's hook name
         await self.push("421 4.3.0 closing the line")
         self.transport.close()
 

@@ -244,7 +244,7 @@ def reconcile_all_shops(
                     session_factory, shop_id=shop_id, client=client_for(shop_id), now=now
                 )
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - recorded per shop; the other shops go on
             logger.warning("Reconciliation of shop %d failed: %s", shop_id, type(exc).__name__)
             with _transaction(session_factory) as session:
                 shop = session.get(Shop, shop_id)
