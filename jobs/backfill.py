@@ -12,6 +12,7 @@ from shopify_app.models import BackfillRun
 from shopify_app.models.base import utcnow
 from shopify_app.shop_clients import graphql_client_for
 from shopify_app.store.sync import backfill
+from shopify_app.store.sync import backfill_runs
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def run_shop_backfills(app: Flask, shop_id: int, *, now: datetime) -> int:
     Returns how many runs were driven; a run's failure is recorded on the run and raised.
     """
     with get_database(app).session_factory() as session:
-        run_ids = backfill.runs_to_resume(session, now=now, shop_id=shop_id)
+        run_ids = backfill_runs.runs_to_resume(session, now=now, shop_id=shop_id)
     for run_id in run_ids:
         run_backfill(app, run_id, now=now)
     return len(run_ids)
@@ -50,7 +51,7 @@ def run_due_backfills(app: Flask, *, now: datetime | None = None) -> int:
     """Drive every shop's due backfill runs; one run's failure does not stop the others."""
     moment = now or utcnow()
     with get_database(app).session_factory() as session:
-        run_ids = backfill.runs_to_resume(session, now=moment)
+        run_ids = backfill_runs.runs_to_resume(session, now=moment)
     for run_id in run_ids:
         try:
             run_backfill(app, run_id, now=moment)

@@ -9,9 +9,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from jobs import scheduler as scheduler_module
 from jobs.registry import load_jobs
+from shopify_app.db import get_database
+from shopify_app.models import Message
+from shopify_app.models import MessageStatus
+from shopify_app.models import Shop
 
 
 @click.group("jobs", cls=AppGroup)
@@ -66,13 +71,6 @@ def scheduler_command() -> None:
 @jobs_group.command("needs-review")
 def list_needs_review() -> None:
     """List messages a sender claimed but never recorded: check the mail log, then resolve."""
-    from sqlalchemy import select
-
-    from shopify_app.db import get_database
-    from shopify_app.models import Message
-    from shopify_app.models import MessageStatus
-    from shopify_app.models import Shop
-
     with get_database(current_app).session_factory() as session:
         rows = session.execute(
             select(Message.id, Shop.domain, Message.flow, Message.step, Message.claimed_at)

@@ -2,13 +2,11 @@
 
 A job function takes the app, a shop id and the clock: `run(app, shop_id, now)`. It owns its
 transactions (planners get one per shop through `in_transaction`), so one shop's failure stays
-with that shop. Other parts add their jobs by adding entries to `JOBS` (or through
-`OPTIONAL_JOBS`, wired when their module is present).
+with that shop. A new job is one entry in `JOBS`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,19 +15,19 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from jobs import backfill as backfill_jobs
+from jobs import predictions as prediction_jobs
+from jobs import reconciliation as reconciliation_jobs
+from jobs import rollups as rollup_jobs
 from jobs import tasks
 from jobs.kpi_snapshots import refresh_kpi_snapshots
-from shopify_app.adapters.smtp import SMTPMailer
-from shopify_app.context import get_settings
+from jobs.messages import send_shop_messages
 from shopify_app.db import get_database
 from shopify_app.messaging import attribution
 from shopify_app.messaging.flows import abandoned_checkout
 from shopify_app.messaging.flows import replenishment
 from shopify_app.messaging.flows import review_request
 from shopify_app.messaging.flows import win_back
-from shopify_app.messaging.sender import SenderConfig
-from shopify_app.messaging.sender import send_due_messages
-from shopify_app.messaging.template_overrides import load_template_override
 
 JobFunction = Callable[[Flask, int, datetime], object]
 ShopService = Callable[..., int]
@@ -62,22 +60,25 @@ def send_messages(app: Flask, shop_id: int, now: datetime) -> int | str:
     return send_shop_messages(app, shop_id, now)
 
 
-def send_shop_messages(app: Flask, shop_id: int, now: datetime) -> int:
-    """Send the shop's due messages over SMTP_URL in this process; return how many went out."""
-    settings = get_settings(app)
-    report = send_due_messages(
-        get_database(app).session_factory,
-        now=now,
-        shop_id=shop_id,
-        mailer=SMTPMailer(settings.smtp_url),
-        config=SenderConfig(
-            mail_from=settings.mail_from,
-            app_url=settings.app_url,
-            secret_key=settings.secret_key,
-        ),
-        override_loader=load_template_override,
-    )
-    return report.sent
+def reconcile_shop_now(app: Flask, shop_id: int, now: datetime) -> dict[str, int]:
+    """Reconcile the shop against Shopify as of the real time (the scheduler's clock is ignored)."""
+    del now  # Shopify's "changed since" cursor is real time, whatever clock the run was given.
+    return reconciliation_jobs.reconcile_shop(app, shop_id)
+
+
+def refresh_predictions(app: Flask, shop_id: int, now: datetime) -> object:
+    """Refit the shop's CLV model and rescore its customers."""
+    return prediction_jobs.refresh_shop_predictions(app, shop_id, now=now)
+
+
+def run_backfills(app: Flask, shop_id: int, now: datetime) -> int:
+    """Drive the shop's due bulk backfill runs."""
+    return backfill_jobs.run_shop_backfills(app, shop_id, now=now)
+
+
+def rebuild_rollups(app: Flask, shop_id: int, now: datetime) -> int:
+    """Rebuild the shop's KPI rollups from its orders."""
+    return rollup_jobs.rebuild_shop_rollups(app, shop_id, now=now)
 
 
 JOBS: dict[str, Job] = {
@@ -104,43 +105,13 @@ JOBS: dict[str, Job] = {
     "messages.send": Job(send_messages, every=timedelta(minutes=1), in_run_once=True),
     "kpis.refresh": Job(refresh_kpi_snapshots, every=timedelta(minutes=1)),
     "queue.sweep": Job(tasks.sweep_job, every=tasks.SWEEP_EVERY),
-}
-
-OPTIONAL_JOBS: dict[str, tuple[str, str, timedelta, bool]] = {
-    # name: (module, function taking (app, shop_id) [and now=], interval, passes now)
-    "predictions.refresh": (
-        "jobs.predictions",
-        "refresh_shop_predictions",
-        timedelta(hours=24),
-        True,
-    ),
-    "reconciliation.shop": ("jobs.reconciliation", "reconcile_shop", timedelta(hours=1), False),
-    "backfill.shop": ("jobs.backfill", "run_shop_backfills", timedelta(minutes=5), True),
-    "rollups.rebuild": ("jobs.rollups", "rebuild_shop_rollups", timedelta(hours=24), True),
+    "predictions.refresh": Job(refresh_predictions, every=timedelta(hours=24)),
+    "reconciliation.shop": Job(reconcile_shop_now, every=timedelta(hours=1)),
+    "backfill.shop": Job(run_backfills, every=timedelta(minutes=5)),
+    "rollups.rebuild": Job(rebuild_rollups, every=timedelta(hours=24)),
 }
 
 
 def load_jobs() -> dict[str, Job]:
-    """Return `JOBS` plus the optional jobs whose modules exist in this checkout."""
-    jobs = dict(JOBS)
-    for name, (module_name, function_name, every, passes_now) in OPTIONAL_JOBS.items():
-        if name in jobs:
-            continue
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        function = getattr(module, function_name, None)
-        if callable(function):
-            jobs[name] = Job(_adapt(function, passes_now), every=every)
-    return jobs
-
-
-def _adapt(function: Callable[..., object], passes_now: bool) -> JobFunction:
-    def run(app: Flask, shop_id: int, now: datetime) -> object:
-        if passes_now:
-            return function(app, shop_id, now=now)
-        return function(app, shop_id)
-
-    run.__doc__ = function.__doc__
-    return run
+    """Return every scheduled job by name (a copy: callers may filter it)."""
+    return dict(JOBS)

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from jobs.messages import send_shop_messages
 from shopify_app.context import get_settings
 from shopify_app.db import Database
 from shopify_app.db import get_database
@@ -113,8 +114,6 @@ class TaskQueue:
         return outcome.value
 
     def _send_messages(self, shop_id: int) -> int:
-        from jobs.registry import send_shop_messages
-
         with self.app.app_context():
             return send_shop_messages(self.app, shop_id, utcnow())
 

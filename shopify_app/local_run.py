@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from shopify_app import PROJECT_ROOT
+from shopify_app.paths import PROJECT_ROOT
 from shopify_app.store.token_cipher import generate_key
 from shopify_app.web.dashboard.demo_launcher import OUTBOX_DIR
 
@@ -75,9 +75,7 @@ class OutboxSink:
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname=HOST, port=port)
 
-    async def handle_DATA(
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
             self.count += 1
             name = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{self.count:05d}.eml"

@@ -23,8 +23,8 @@ from flask import request
 from jobs import tasks
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
-from shopify_app.errors import error_response
 from shopify_app.models import utcnow
+from shopify_app.web.errors import error_response
 from webhooks import inbox
 from webhooks import worker
 from webhooks.handlers import HANDLERS

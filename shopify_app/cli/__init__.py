@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import AppGroup
 
 from jobs import cli as jobs_cli
 from jobs import predictions as predictions_cli
@@ -19,7 +20,7 @@ from shopify_app.store.token_cipher import generate_key
 from webhooks import cli as webhooks_cli
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_group() -> None:
     """Manage the database schema (Alembic migrations in migrations/)."""
 
@@ -40,7 +41,7 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"Database downgraded to {revision}.")
 
 
-@click.group("keys")
+@click.group("keys", cls=AppGroup)
 def keys_group() -> None:
     """Generate secrets for the settings."""
 

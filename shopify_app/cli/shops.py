@@ -17,6 +17,7 @@ from shopify_app.models import Shop
 from shopify_app.models.base import utcnow
 from shopify_app.shop_clients import graphql_client_for
 from shopify_app.store.sync import backfill
+from shopify_app.store.sync import backfill_runs
 from shopify_app.store.sync import reconciliation
 
 
@@ -46,7 +47,7 @@ class _ProgressPrinter:
         self.shown = 0
         self.last_wait_count: int | None = None
 
-    def __call__(self, progress: backfill.BackfillProgress) -> None:
+    def __call__(self, progress: backfill_runs.BackfillProgress) -> None:
         if self.bar is None and progress.bulk_status != "COMPLETED":
             if progress.object_count != self.last_wait_count:
                 click.echo(
@@ -83,7 +84,7 @@ def backfill_command(shop: str, poll_interval: float) -> None:
     with database.session_scope() as session:
         runs = [
             (run.id, run.kind)
-            for run in backfill.queue_backfill(session, shop_id=shop_id, now=utcnow())
+            for run in backfill_runs.queue_backfill(session, shop_id=shop_id, now=utcnow())
         ]
     try:
         client = graphql_client_for(current_app, shop_id, now=utcnow())
@@ -112,7 +113,7 @@ def backfill_command(shop: str, poll_interval: float) -> None:
             f" {result.skipped_count} skipped ({result.status})."
         )
     with database.session_factory() as session:
-        if not backfill.has_full_order_history(session, shop_id=shop_id):
+        if not backfill_runs.has_full_order_history(session, shop_id=shop_id):
             click.echo(
                 "Only the last 60 days of orders were available: the app lacks the"
                 " read_all_orders scope."

@@ -23,7 +23,7 @@ from shopify_app.gateway.oauth import TokenGrant
 from shopify_app.gateway.oauth import refresh_access_token
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
-from shopify_app.store.sync.backfill import queue_backfill
+from shopify_app.store.sync.backfill_runs import queue_backfill
 from shopify_app.store.token_cipher import TokenCipher
 
 logger = logging.getLogger(__name__)

@@ -32,6 +32,7 @@ from shopify_app.models.backfill_run import BackfillKind
 from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.store import orders
 from shopify_app.store.sync import backfill
+from shopify_app.store.sync import backfill_runs
 from shopify_app.store.sync import graphql_shapes
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
@@ -139,7 +140,7 @@ def graphql(sleeps: list[float]) -> GraphQLClient:
 
 
 def _run_id(session: Session, shop: Shop, kind: BackfillKind) -> int:
-    run = backfill.unfinished_run(session, shop_id=shop.id, kind=kind)
+    run = backfill_runs.unfinished_run(session, shop_id=shop.id, kind=kind)
     assert run is not None
     run_id = run.id
     session.rollback()  # end the read: on SQLite an open transaction holds the write lock
@@ -337,7 +338,7 @@ def test_backfill_with_read_all_orders_asks_for_the_whole_history(
     session.commit()
     session.query(BackfillRun).delete()
     session.commit()
-    (run,) = backfill.queue_backfill(
+    (run,) = backfill_runs.queue_backfill(
         session, shop_id=shop.id, now=now, kinds=(BackfillKind.ORDERS,)
     )
     session.commit()
@@ -471,12 +472,12 @@ def test_failed_run_is_retried_only_after_a_quiet_period_and_a_few_times(
     session.commit()
     checkouts_run = _run_id(session, shop, BackfillKind.CHECKOUTS)
 
-    assert backfill.runs_to_resume(session, now=now) == [checkouts_run]
+    assert backfill_runs.runs_to_resume(session, now=now) == [checkouts_run]
     later = now + timedelta(minutes=20)
-    assert backfill.runs_to_resume(session, now=later) == sorted([run.id, checkouts_run])
-    run.attempts = backfill.MAX_ATTEMPTS
+    assert backfill_runs.runs_to_resume(session, now=later) == sorted([run.id, checkouts_run])
+    run.attempts = backfill_runs.MAX_ATTEMPTS
     session.commit()
-    assert backfill.runs_to_resume(session, now=later) == [checkouts_run]
+    assert backfill_runs.runs_to_resume(session, now=later) == [checkouts_run]
 
 
 def test_shops_backfill_command_shows_progress_and_a_60_day_notice(

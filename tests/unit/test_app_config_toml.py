@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
-from shopify_app import PROJECT_ROOT
 from shopify_app.gateway import API_VERSION
+from shopify_app.paths import PROJECT_ROOT
 from shopify_app.settings import DEFAULT_SCOPES
 from webhooks.handlers import HANDLERS
 

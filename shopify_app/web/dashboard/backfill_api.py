@@ -12,6 +12,7 @@ from flask import jsonify
 from shopify_app.db import get_session
 from shopify_app.models import BackfillRun
 from shopify_app.store.sync import backfill
+from shopify_app.store.sync import backfill_runs
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("backfill_api", __name__)
@@ -21,13 +22,13 @@ bp = Blueprint("backfill_api", __name__)
 def show_backfill() -> Response:
     shop = current_shop()
     session = get_session()
-    runs = backfill.latest_runs(session, shop_id=shop.id)
-    has_full_history = backfill.has_full_order_history(session, shop_id=shop.id)
+    runs = backfill_runs.latest_runs(session, shop_id=shop.id)
+    has_full_history = backfill_runs.has_full_order_history(session, shop_id=shop.id)
     return jsonify(
         {
             "runs": [_run_json(run) for run in runs],
             "has_full_order_history": has_full_history,
-            "order_history_days": None if has_full_history else backfill.ORDER_HISTORY_LIMIT.days,
+            "order_history_days": None if has_full_history else backfill_runs.ORDER_HISTORY_LIMIT.days,
         }
     )
 

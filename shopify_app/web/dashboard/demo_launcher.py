@@ -30,13 +30,13 @@ from flask import request
 from flask import url_for
 from sqlalchemy import select
 
-from shopify_app import PROJECT_ROOT
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
 from shopify_app.demo import DEMO_SHOP_DOMAIN
 from shopify_app.errors import AppError
 from shopify_app.errors import NotFound
 from shopify_app.models import Shop
+from shopify_app.paths import PROJECT_ROOT
 
 OUTBOX_DIR = PROJECT_ROOT / "instance" / "outbox"
 """Where `make run`'s local SMTP sink keeps every email it receives, one .eml file each."""
