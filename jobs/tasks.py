@@ -33,7 +33,6 @@ from flask import Flask
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from jobs.messages import send_shop_messages
@@ -173,38 +172,6 @@ def enqueue_delivery(app: Flask, delivery_id: int) -> None:
         queue.enqueue_delivery(delivery_id)
 
 
-def claim_delivery(
-    session: Session, *, delivery_id: int, now: datetime, lease: timedelta
-) -> inbox.Claim | None:
-    """Claim the one delivery *delivery_id* if it is due; None when done or held by a worker.
-
-    The same transition as `inbox.claim_due` for a single row, in one UPDATE: two workers given
-    the same id cannot both claim it, because the second re-checks the condition after the
-    first one's commit.
-    """
-    is_due = or_(
-        WebhookDelivery.status == DeliveryStatus.PENDING,
-        and_(
-            WebhookDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]),
-            WebhookDelivery.next_attempt_at <= now,
-        ),
-    )
-    row = session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, is_due)
-        .values(
-            status=DeliveryStatus.PROCESSING,
-            attempts=WebhookDelivery.attempts + 1,
-            next_attempt_at=now + lease,
-        )
-        .returning(WebhookDelivery.id, WebhookDelivery.attempts)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if row is None:
-        return None
-    return inbox.Claim(delivery_id=row.id, attempt=row.attempts)
-
-
 def process_delivery(
     database: Database,
     *,
@@ -214,7 +181,7 @@ def process_delivery(
 ) -> worker.Outcome:
     """Claim and process one delivery with the embedded worker's own `process_claim`."""
     with database.session_scope() as session:
-        claim = claim_delivery(session, delivery_id=delivery_id, now=now, lease=lease)
+        claim = inbox.claim_one(session, delivery_id=delivery_id, now=now, lease=lease)
     if claim is None:
         return worker.Outcome.SKIPPED
     return worker.process_claim(database, claim=claim, now=now)
@@ -233,10 +200,7 @@ def find_stale_work(
                     WebhookDelivery.status == DeliveryStatus.PENDING,
                     WebhookDelivery.received_at <= cutoff,
                 ),
-                and_(
-                    WebhookDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]),
-                    WebhookDelivery.next_attempt_at <= now,
-                ),
+                inbox.is_retry_due(now),
             )
         )
         .order_by(WebhookDelivery.id)

@@ -73,27 +73,47 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _as_bool(name: str, raw: Any, problems: list[str]) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
+class _SettingsReader:
+    """Read raw values from one mapping and collect every problem, so all are reported at once."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return str(self.source.get(name) or default).strip()
+
+    def optional(self, name: str) -> str | None:
+        return self.text(name) or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            self.problems.append(f"{name} is required")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.source.get(name, default)
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        self.problems.append(f"{name} must be true or false, got {raw!r}")
         return False
-    problems.append(f"{name} must be true or false, got {raw!r}")
-    return False
 
-
-def _as_int(name: str, raw: Any, problems: list[str], *, minimum: int, default: int) -> int:
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        problems.append(f"{name} must be a whole number, got {raw!r}")
-        return default
-    if value < minimum:
-        problems.append(f"{name} must be at least {minimum}, got {value}")
-    return value
+    def whole_number(self, name: str, *, default: int, minimum: int) -> int:
+        raw = self.source.get(name, default)
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            self.problems.append(f"{name} must be a whole number, got {raw!r}")
+            return default
+        if value < minimum:
+            self.problems.append(f"{name} must be at least {minimum}, got {value}")
+        return value
 
 
 def _check_url(name: str, url: str, problems: list[str]) -> None:
@@ -138,147 +158,125 @@ def load_settings(
     """Build settings from *environ* (default: the process environment) and *overrides*."""
     source: dict[str, Any] = dict(os.environ if environ is None else environ)
     source.update(overrides or {})
-    problems: list[str] = []
+    read = _SettingsReader(source)
+    testing = read.boolean("TESTING", False)
+    values: dict[str, Any] = {"testing": testing}
+    values.update(_shopify_settings(read))
+    values.update(_storage_settings(read, instance_path=instance_path, testing=testing))
+    values.update(_mail_settings(read))
+    values.update(_limit_settings(read))
+    values.update(_process_settings(read, testing=testing, app_url=values["app_url"]))
+    if read.problems:
+        raise SettingsError(read.problems)
+    return Settings(**values)
 
-    def required(name: str) -> str:
-        value = str(source.get(name) or "").strip()
-        if not value:
-            problems.append(f"{name} is required")
-        return value
 
-    testing = _as_bool("TESTING", source.get("TESTING", False), problems)
-    api_key = required("SHOPIFY_API_KEY")
-    api_secret = required("SHOPIFY_API_SECRET")
-    previous = str(source.get("SHOPIFY_API_SECRET_PREVIOUS") or "").strip() or None
-
-    scopes_raw = str(source.get("SHOPIFY_SCOPES") or DEFAULT_SCOPES)
+def _shopify_settings(read: _SettingsReader) -> dict[str, Any]:
+    api_key = read.required("SHOPIFY_API_KEY")
+    api_secret = read.required("SHOPIFY_API_SECRET")
+    previous = read.optional("SHOPIFY_API_SECRET_PREVIOUS")
+    scopes_raw = str(read.source.get("SHOPIFY_SCOPES") or DEFAULT_SCOPES)
     scopes = tuple(s.strip() for s in scopes_raw.split(",") if s.strip())
     for scope in scopes:
         if not re.fullmatch(r"(unauthenticated_)?(read|write)_[a-z_]+", scope):
-            problems.append(f"SHOPIFY_SCOPES has an invalid scope {scope!r}")
-
-    app_url = required("APP_URL")
+            read.problems.append(f"SHOPIFY_SCOPES has an invalid scope {scope!r}")
+    app_url = read.required("APP_URL")
     if app_url:
-        _check_url("APP_URL", app_url, problems)
+        _check_url("APP_URL", app_url, read.problems)
+    return {
+        "shopify_api_key": api_key,
+        "shopify_api_secret": api_secret,
+        "shopify_api_secret_previous": previous,
+        "shopify_scopes": scopes,
+        "app_url": app_url,
+    }
 
+
+def _storage_settings(
+    read: _SettingsReader, *, instance_path: str | os.PathLike[str], testing: bool
+) -> dict[str, Any]:
     default_db = f"sqlite:///{Path(instance_path).resolve() / 'retention.sqlite3'}"
-    database_url = str(source.get("DATABASE_URL") or default_db).strip()
+    database_url = read.text("DATABASE_URL", default_db)
     if not database_url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
-        problems.append("DATABASE_URL must start with sqlite:// or postgresql://")
+        read.problems.append("DATABASE_URL must start with sqlite:// or postgresql://")
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-
-    secret_key = required("SECRET_KEY")
+    secret_key = read.required("SECRET_KEY")
     if secret_key and len(secret_key) < _MIN_SECRET_KEY_LENGTH and not testing:
-        problems.append(
+        read.problems.append(
             f"SECRET_KEY must be at least {_MIN_SECRET_KEY_LENGTH} characters of random text"
         )
-
     keys = _check_fernet_keys(
-        "TOKEN_ENCRYPTION_KEY", str(source.get("TOKEN_ENCRYPTION_KEY") or ""), problems
+        "TOKEN_ENCRYPTION_KEY", str(read.source.get("TOKEN_ENCRYPTION_KEY") or ""), read.problems
     )
+    return {"database_url": database_url, "secret_key": secret_key, "token_encryption_keys": keys}
 
-    smtp_url = str(source.get("SMTP_URL") or "smtp://127.0.0.1:1025").strip()
+
+def _mail_settings(read: _SettingsReader) -> dict[str, Any]:
+    smtp_url = read.text("SMTP_URL", "smtp://127.0.0.1:1025")
     smtp_parts = urlsplit(smtp_url)
     if smtp_parts.scheme not in {"smtp", "smtps"} or not smtp_parts.hostname:
-        problems.append("SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465")
-
-    mail_from = str(source.get("MAIL_FROM") or "retention@localhost").strip()
+        read.problems.append(
+            "SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465"
+        )
+    mail_from = read.text("MAIL_FROM", "retention@localhost")
     if not _EMAIL.match(mail_from):
-        problems.append(f"MAIL_FROM must be an email address, got {mail_from!r}")
+        read.problems.append(f"MAIL_FROM must be an email address, got {mail_from!r}")
+    return {"smtp_url": smtp_url, "mail_from": mail_from}
 
-    max_body = _as_int(
-        "WEBHOOK_MAX_BODY_BYTES",
-        source.get("WEBHOOK_MAX_BODY_BYTES", 1_048_576),
-        problems,
-        minimum=1024,
-        default=1_048_576,
-    )
-    active_days = _as_int(
-        "RETENTION_ACTIVE_DAYS",
-        source.get("RETENTION_ACTIVE_DAYS", 365),
-        problems,
-        minimum=1,
-        default=365,
-    )
-    max_stale = _as_int(
-        "KPI_SNAPSHOT_MAX_STALE_SECONDS",
-        source.get("KPI_SNAPSHOT_MAX_STALE_SECONDS", 600),
-        problems,
-        minimum=0,
-        default=600,
-    )
+
+# Whole-number settings: (setting, field of Settings, default, minimum).
+_WHOLE_NUMBERS = (
+    ("WEBHOOK_MAX_BODY_BYTES", "webhook_max_body_bytes", 1_048_576, 1024),
+    ("RETENTION_ACTIVE_DAYS", "retention_active_days", 365, 1),
+    ("KPI_SNAPSHOT_MAX_STALE_SECONDS", "kpi_snapshot_max_stale_seconds", 600, 0),
+)
+_PROCESS_NUMBERS = (
+    ("DATABASE_POOL_SIZE", "database_pool_size", 10, 1),
+    ("DATABASE_MAX_OVERFLOW", "database_max_overflow", 10, 0),
+    ("QUEUE_LEASE_SECONDS", "queue_lease_seconds", 300, 1),
+    ("QUEUE_SWEEP_AFTER_SECONDS", "queue_sweep_after_seconds", 120, 1),
+)
+
+
+def _whole_numbers(
+    read: _SettingsReader, table: tuple[tuple[str, str, int, int], ...]
+) -> dict[str, int]:
+    return {
+        field: read.whole_number(name, default=default, minimum=minimum)
+        for name, field, default, minimum in table
+    }
+
+
+def _limit_settings(read: _SettingsReader) -> dict[str, Any]:
+    values = _whole_numbers(read, _WHOLE_NUMBERS)
+    max_stale = values["kpi_snapshot_max_stale_seconds"]
     if max_stale > _MAX_KPI_STALE_SECONDS:
-        problems.append(
+        read.problems.append(
             f"KPI_SNAPSHOT_MAX_STALE_SECONDS must be at most {_MAX_KPI_STALE_SECONDS} (one hour): "
             f"the dashboard would show figures that old, got {max_stale}"
         )
-    redis_url = str(source.get("REDIS_URL") or "").strip() or None
+    return values
+
+
+def _process_settings(read: _SettingsReader, *, testing: bool, app_url: str) -> dict[str, Any]:
+    redis_url = read.optional("REDIS_URL")
     if redis_url is not None:
         redis_parts = urlsplit(redis_url)
         if redis_parts.scheme not in {"redis", "rediss"} or not redis_parts.hostname:
-            problems.append(
+            read.problems.append(
                 "REDIS_URL must look like redis://host:6379/0 or rediss://user:password@host:6380/0"
             )
-    pool_size = _as_int(
-        "DATABASE_POOL_SIZE", source.get("DATABASE_POOL_SIZE", 10), problems, minimum=1, default=10
-    )
-    max_overflow = _as_int(
-        "DATABASE_MAX_OVERFLOW",
-        source.get("DATABASE_MAX_OVERFLOW", 10),
-        problems,
-        minimum=0,
-        default=10,
-    )
-    queue_lease = _as_int(
-        "QUEUE_LEASE_SECONDS",
-        source.get("QUEUE_LEASE_SECONDS", 300),
-        problems,
-        minimum=1,
-        default=300,
-    )
-    sweep_after = _as_int(
-        "QUEUE_SWEEP_AFTER_SECONDS",
-        source.get("QUEUE_SWEEP_AFTER_SECONDS", 120),
-        problems,
-        minimum=1,
-        default=120,
-    )
+    values: dict[str, Any] = _whole_numbers(read, _PROCESS_NUMBERS)
     # With a queue the worker processes drain the inbox; web processes only store and enqueue.
-    background_worker = _as_bool(
-        "BACKGROUND_WORKER",
-        source.get("BACKGROUND_WORKER", not testing and redis_url is None),
-        problems,
+    values["background_worker"] = read.boolean(
+        "BACKGROUND_WORKER", not testing and redis_url is None
     )
-    demo_mode = _as_bool("DEMO_MODE", source.get("DEMO_MODE", False), problems)
+    demo_mode = read.boolean("DEMO_MODE", False)
     if demo_mode and app_url and (urlsplit(app_url).hostname or "") not in _LOOPBACK_HOSTS:
-        problems.append(
+        read.problems.append(
             "DEMO_MODE hands out session tokens for the demo shop without Shopify, so it is only "
             "allowed when APP_URL is on 127.0.0.1 or localhost"
         )
-
-    if problems:
-        raise SettingsError(problems)
-    return Settings(
-        shopify_api_key=api_key,
-        shopify_api_secret=api_secret,
-        shopify_api_secret_previous=previous,
-        shopify_scopes=scopes,
-        app_url=app_url,
-        database_url=database_url,
-        secret_key=secret_key,
-        token_encryption_keys=keys,
-        smtp_url=smtp_url,
-        mail_from=mail_from,
-        webhook_max_body_bytes=max_body,
-        retention_active_days=active_days,
-        kpi_snapshot_max_stale_seconds=max_stale,
-        background_worker=background_worker,
-        demo_mode=demo_mode,
-        testing=testing,
-        redis_url=redis_url,
-        database_pool_size=pool_size,
-        database_max_overflow=max_overflow,
-        queue_lease_seconds=queue_lease,
-        queue_sweep_after_seconds=sweep_after,
-    )
+    values.update(redis_url=redis_url, demo_mode=demo_mode)
+    return values

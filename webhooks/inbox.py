@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 from typing import cast
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Table
 from sqlalchemy import and_
 from sqlalchemy import bindparam
@@ -148,29 +149,55 @@ def _record_statement(dialect: str) -> ReturningInsert[Any]:
     )
 
 
+def is_retry_due(now: datetime) -> ColumnElement[bool]:
+    """Match deliveries that failed, or whose worker's lease ran out, and are due to be tried."""
+    return and_(
+        WebhookDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]),
+        WebhookDelivery.next_attempt_at <= now,
+    )
+
+
+def is_due(now: datetime) -> ColumnElement[bool]:
+    """Match deliveries a worker may take now: never tried, or due for another attempt."""
+    return or_(WebhookDelivery.status == DeliveryStatus.PENDING, is_retry_due(now))
+
+
 def claim_due(
     session: Session, *, now: datetime, limit: int, lease: timedelta = CLAIM_LEASE
 ) -> list[Claim]:
     """Take up to *limit* due deliveries, oldest first, that no other worker holds."""
-    is_due = or_(
-        WebhookDelivery.status == DeliveryStatus.PENDING,
-        and_(
-            WebhookDelivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PROCESSING]),
-            WebhookDelivery.next_attempt_at <= now,
-        ),
-    )
     ids = session.scalars(
         select(WebhookDelivery.id)
-        .where(is_due)
+        .where(is_due(now))
         .order_by(WebhookDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     if not ids:
         return []
+    return _claim(session, WebhookDelivery.id.in_(ids), now=now, lease=lease)
+
+
+def claim_one(
+    session: Session, *, delivery_id: int, now: datetime, lease: timedelta = CLAIM_LEASE
+) -> Claim | None:
+    """Claim the one delivery *delivery_id* if it is due; None when done or held by a worker.
+
+    One UPDATE that re-checks "is due": two workers given the same id cannot both claim it,
+    because the second re-evaluates the condition after the first one's commit.
+    """
+    claims = _claim(
+        session, and_(WebhookDelivery.id == delivery_id, is_due(now)), now=now, lease=lease
+    )
+    return claims[0] if claims else None
+
+
+def _claim(
+    session: Session, condition: ColumnElement[bool], *, now: datetime, lease: timedelta
+) -> list[Claim]:
     claimed = session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(ids))
+        .where(condition)
         .values(
             status=DeliveryStatus.PROCESSING,
             attempts=WebhookDelivery.attempts + 1,

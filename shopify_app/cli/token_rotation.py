@@ -9,37 +9,12 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
-from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from shopify_app.context import get_cipher
 from shopify_app.db import get_database
-from shopify_app.models import ShopCredential
-from shopify_app.store.token_cipher import TokenCipher
+from shopify_app.store.credentials import list_credential_shop_ids
+from shopify_app.store.credentials import rotate_credential
 from shopify_app.store.token_cipher import TokenDecryptionError
-
-
-def rotate_credential(session: Session, *, shop_id: int, cipher: TokenCipher) -> bool:
-    """Re-encrypt one shop's token pair with the newest key; return False if it is gone."""
-    # A write first locks the row (SQLite: the database), so a concurrent token refresh waits.
-    session.execute(
-        update(ShopCredential)
-        .where(ShopCredential.shop_id == shop_id)
-        .values(version=ShopCredential.version)
-    )
-    credential = session.get(ShopCredential, shop_id, populate_existing=True)
-    if credential is None:
-        return False
-    credential.access_token_encrypted = cipher.rotate(credential.access_token_encrypted)
-    if credential.refresh_token_encrypted is not None:
-        credential.refresh_token_encrypted = cipher.rotate(credential.refresh_token_encrypted)
-    session.flush()
-    return True
-
-
-def list_credential_shop_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(ShopCredential.shop_id).order_by(ShopCredential.shop_id)))
 
 
 @click.command("rotate-token-key")

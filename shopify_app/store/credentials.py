@@ -113,14 +113,7 @@ def get_access_token(
             return cipher.decrypt(credential.access_token_encrypted)
 
     with session_factory() as session, session.begin():
-        # A write first: on PostgreSQL it locks the row, on SQLite the transaction already holds
-        # the database write lock (BEGIN IMMEDIATE). Either way the next reader waits for us.
-        session.execute(
-            update(ShopCredential)
-            .where(ShopCredential.shop_id == shop_id)
-            .values(version=ShopCredential.version)
-        )
-        credential = session.get(ShopCredential, shop_id, populate_existing=True)
+        credential = lock_credential(session, shop_id=shop_id)
         if credential is None:
             raise ShopNotInstalled("The shop has no access token; open the app from Shopify admin")
         if not _is_expiring(credential, now=now):
@@ -135,3 +128,34 @@ def get_access_token(
         store_grant(session, shop=shop, grant=grant, cipher=cipher)
         logger.info("Refreshed the access token", extra={"shop": shop.domain})
         return grant.access_token
+
+
+def lock_credential(session: Session, *, shop_id: int) -> ShopCredential | None:
+    """Return the shop's credential row locked for this transaction, so a concurrent writer waits.
+
+    A write comes first: on PostgreSQL it locks the row, on SQLite the transaction already holds
+    the database write lock (BEGIN IMMEDIATE). Either way the next reader waits for our commit.
+    """
+    session.execute(
+        update(ShopCredential)
+        .where(ShopCredential.shop_id == shop_id)
+        .values(version=ShopCredential.version)
+    )
+    return session.get(ShopCredential, shop_id, populate_existing=True)
+
+
+def rotate_credential(session: Session, *, shop_id: int, cipher: TokenCipher) -> bool:
+    """Re-encrypt one shop's token pair with the newest key; return False if it is gone."""
+    credential = lock_credential(session, shop_id=shop_id)
+    if credential is None:
+        return False
+    credential.access_token_encrypted = cipher.rotate(credential.access_token_encrypted)
+    if credential.refresh_token_encrypted is not None:
+        credential.refresh_token_encrypted = cipher.rotate(credential.refresh_token_encrypted)
+    session.flush()
+    return True
+
+
+def list_credential_shop_ids(session: Session) -> list[int]:
+    """Return the ids of every shop that has stored tokens, in id order."""
+    return list(session.scalars(select(ShopCredential.shop_id).order_by(ShopCredential.shop_id)))

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from shopify_app.models import Fulfillment
 from shopify_app.models import Order
 from shopify_app.models import Shop
+from shopify_app.store.parent_orders import require_parent_order
 from shopify_app.store.payloads import is_stale
 from shopify_app.store.payloads import parse_datetime
 from shopify_app.store.payloads import require_id
 from shopify_app.store.payloads import text
-from shopify_app.store.refunds import OrderNotYetKnown
 
 DELIVERED = "delivered"
 
@@ -35,14 +35,7 @@ def upsert_fulfillment(
     now: datetime,
 ) -> Fulfillment:
     """Store a fulfillments/create or fulfillments/update payload unless a newer one is stored."""
-    order_id = require_id(payload, "order_id")
-    order = session.scalar(
-        select(Order).where(Order.shop_id == shop.id, Order.shopify_id == order_id)
-    )
-    if order is None:
-        raise OrderNotYetKnown(
-            f"order {order_id} of fulfillment {payload.get('id')} is not stored yet"
-        )
+    order = require_parent_order(session, shop=shop, payload=payload, child="fulfillment")
     return store_fulfillment(
         session, shop=shop, order=order, payload=payload, event_at=event_at, now=now
     )

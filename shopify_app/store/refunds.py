@@ -18,23 +18,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.analytics import rollups
-from shopify_app.errors import AppError
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RefundLine
 from shopify_app.models import Shop
+from shopify_app.store.parent_orders import require_parent_order
 from shopify_app.store.payloads import as_list
 from shopify_app.store.payloads import as_mapping
 from shopify_app.store.payloads import parse_datetime
 from shopify_app.store.payloads import parse_decimal
 from shopify_app.store.payloads import require_id
 from shopify_app.store.payloads import shop_money
-
-
-class OrderNotYetKnown(AppError):
-    """Raise when a refund or fulfillment arrives before its order; the delivery is retried."""
-
-    status_code = 409
 
 
 def record_refund(
@@ -46,12 +40,7 @@ def record_refund(
     now: datetime,
 ) -> Refund:
     """Store a refunds/create payload once and bring the order's refund totals up to date."""
-    order_id = require_id(payload, "order_id")
-    order = session.scalar(
-        select(Order).where(Order.shop_id == shop.id, Order.shopify_id == order_id)
-    )
-    if order is None:
-        raise OrderNotYetKnown(f"order {order_id} of refund {payload.get('id')} is not stored yet")
+    order = require_parent_order(session, shop=shop, payload=payload, child="refund")
     refund = store_refund(
         session, shop=shop, order=order, payload=payload, fallback_at=event_at or now
     )

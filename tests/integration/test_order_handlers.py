@@ -22,7 +22,7 @@ from shopify_app.models import OrderLine
 from shopify_app.models import Refund
 from shopify_app.models import RefundLine
 from shopify_app.models import Shop
-from shopify_app.store.refunds import OrderNotYetKnown
+from shopify_app.store.parent_orders import OrderNotYetKnown
 from tests.support.handlers import deliver
 from tests.support.handlers import load_payload
 

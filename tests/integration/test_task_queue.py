@@ -34,6 +34,7 @@ from tests.support.redis_server import redis_test_url
 from tests.support.redis_server import require_redis
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
+from webhooks import inbox
 from webhooks import worker
 
 SHOP = "alpha.myshopify.com"
@@ -134,9 +135,7 @@ def test_a_delivery_held_by_a_live_lease_is_not_claimed_again(
     (delivery_id,) = read(database, select(WebhookDelivery.id))
     now = utcnow()
     with database.session_scope() as work:
-        held = tasks.claim_delivery(
-            work, delivery_id=delivery_id, now=now, lease=timedelta(minutes=5)
-        )
+        held = inbox.claim_one(work, delivery_id=delivery_id, now=now, lease=timedelta(minutes=5))
     assert held is not None
 
     during = tasks.process_delivery(database, delivery_id=delivery_id, now=now)

@@ -11,7 +11,6 @@ from flask import jsonify
 
 from shopify_app.db import get_session
 from shopify_app.models import BackfillRun
-from shopify_app.store.sync import backfill
 from shopify_app.store.sync import backfill_runs
 from shopify_app.web.auth.session_guard import current_shop
 
@@ -28,7 +27,9 @@ def show_backfill() -> Response:
         {
             "runs": [_run_json(run) for run in runs],
             "has_full_order_history": has_full_history,
-            "order_history_days": None if has_full_history else backfill_runs.ORDER_HISTORY_LIMIT.days,
+            "order_history_days": None
+            if has_full_history
+            else backfill_runs.ORDER_HISTORY_LIMIT.days,
         }
     )
 
