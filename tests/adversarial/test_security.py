@@ -223,7 +223,7 @@ def test_html_in_customer_fields_stays_text_in_the_admin_json_and_scripts(
                 assert response.mimetype == "application/json", rule.rule
     # The admin pages put API text into the DOM only as text: no HTML sinks in the scripts.
     sinks = re.compile(r"\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write\(")
-    for script in (REPO / "shopify_app" / "static").glob("*.js"):
+    for script in (REPO / "shopify_app" / "static").rglob("*.js"):
         assert not sinks.search(script.read_text()), script.name
 
 
