@@ -68,7 +68,7 @@ from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
 from shopify_app.analytics.rollups import bump_version
 from shopify_app.db import get_database
 from shopify_app.models import KpiSnapshot
-from shopify_app.predictions.scoring import refresh_predictions
+from shopify_app.predictions import refresh_predictions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"

@@ -11,11 +11,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from shopify_app import predictions
 from shopify_app.db import get_database
 from shopify_app.models import Shop
 from shopify_app.models.base import utcnow
-from shopify_app.predictions import scoring as predictions
-from shopify_app.predictions.scoring import PredictionRun
+from shopify_app.predictions import PredictionRun
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shopify_app.db import get_database
 from shopify_app.models import Shop
-from shopify_app.privacy.service import export_customer_data
+from shopify_app.privacy import export_customer_data
 
 
 @click.group("privacy", cls=AppGroup)

@@ -38,8 +38,8 @@ from shopify_app.models import ShopCredential
 from shopify_app.models import WebhookDelivery
 from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.models.webhook_delivery import DeliveryStatus
-from shopify_app.predictions.scoring import refresh_predictions
-from shopify_app.privacy.service import process_data_request
+from shopify_app.predictions import refresh_predictions
+from shopify_app.privacy import process_data_request
 from shopify_app.web.dashboard import kpi_api
 from tests.support import database as test_db
 from tests.support.kpi_example import add_order

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from shopify_app import privacy
 from shopify_app.db import Database
 from shopify_app.messaging.flows import abandoned_checkout
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.privacy import service as privacy
 from shopify_app.store import shops
 from tests.support import flows
 

@@ -22,8 +22,8 @@ from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
-from shopify_app.privacy.service import export_customer_data
-from shopify_app.privacy.service import redact_customer
+from shopify_app.privacy import export_customer_data
+from shopify_app.privacy import redact_customer
 from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support import lifecycle

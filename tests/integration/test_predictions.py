@@ -22,12 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.predictions import refresh_all_predictions
+from shopify_app import predictions
 from shopify_app.models import Customer
 from shopify_app.models import CustomerPrediction
 from shopify_app.models import Order
 from shopify_app.models import Shop
-from shopify_app.predictions import scoring as predictions
-from shopify_app.predictions.scoring import ModelStatus
+from shopify_app.predictions import ModelStatus
 from shopify_app.web.dashboard.predictions_api import escape_csv_cell
 from tests.support.shopify import make_session_token
 

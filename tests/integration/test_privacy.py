@@ -24,7 +24,7 @@ from shopify_app.models import PrivacyRequest
 from shopify_app.models import RefundLine
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from shopify_app.privacy import service as privacy
+from shopify_app.privacy import redaction as privacy
 from tests.support.handlers import deliver
 from tests.support.handlers import load_payload
 from tests.support.shopify import make_session_token

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from shopify_app.privacy.service import process_customer_redaction
-from shopify_app.privacy.service import process_data_request
-from shopify_app.privacy.service import process_shop_redaction
+from shopify_app.privacy import RequestReceipt
+from shopify_app.privacy import process_customer_redaction
+from shopify_app.privacy import process_data_request
+from shopify_app.privacy import process_shop_redaction
 from webhooks.registry import DeliveryContext
 
 
@@ -19,15 +20,7 @@ def handle_customers_data_request(
     session: Session, shop: Shop | None, payload: dict[str, Any], ctx: DeliveryContext
 ) -> None:
     """Build the customer's data export and keep it for the merchant."""
-    process_data_request(
-        session,
-        shop=shop,
-        shop_domain=ctx.shop_domain,
-        payload=payload,
-        webhook_id=ctx.webhook_id,
-        received_at=_received_at(session, ctx),
-        now=ctx.now,
-    )
+    process_data_request(session, shop=shop, payload=payload, **_receipt(session, ctx))
 
 
 def handle_customers_redact(
@@ -37,12 +30,9 @@ def handle_customers_redact(
     process_customer_redaction(
         session,
         shop=shop,
-        shop_domain=ctx.shop_domain,
         payload=payload,
-        webhook_id=ctx.webhook_id,
-        received_at=_received_at(session, ctx),
-        now=ctx.now,
         current_delivery_id=ctx.delivery_id,
+        **_receipt(session, ctx),
     )
 
 
@@ -50,13 +40,15 @@ def handle_shop_redact(
     session: Session, shop: Shop | None, payload: dict[str, Any], ctx: DeliveryContext
 ) -> None:
     """Delete everything stored about the shop."""
-    process_shop_redaction(
-        session,
+    process_shop_redaction(session, current_delivery_id=ctx.delivery_id, **_receipt(session, ctx))
+
+
+def _receipt(session: Session, ctx: DeliveryContext) -> RequestReceipt:
+    return RequestReceipt(
         shop_domain=ctx.shop_domain,
         webhook_id=ctx.webhook_id,
         received_at=_received_at(session, ctx),
         now=ctx.now,
-        current_delivery_id=ctx.delivery_id,
     )
 
 

@@ -40,7 +40,7 @@ from shopify_app.models import Order
 from shopify_app.models import PredictionModelFit
 from shopify_app.models import RollupCustomerDay
 from shopify_app.models import Shop
-from shopify_app.predictions.scoring import ModelStatus
+from shopify_app.predictions import ModelStatus
 
 logger = logging.getLogger(__name__)
 

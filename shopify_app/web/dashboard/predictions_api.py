@@ -13,11 +13,11 @@ from flask import Response
 from flask import jsonify
 from flask import request
 
+from shopify_app import predictions
 from shopify_app.db import get_session
 from shopify_app.errors import AppError
-from shopify_app.predictions import scoring as predictions
-from shopify_app.predictions.scoring import AtRiskCustomer
-from shopify_app.predictions.scoring import PredictionsSummary
+from shopify_app.predictions import AtRiskCustomer
+from shopify_app.predictions import PredictionsSummary
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("predictions_api", __name__)

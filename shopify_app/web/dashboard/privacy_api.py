@@ -7,8 +7,8 @@ from flask import Response
 from flask import jsonify
 
 from shopify_app.db import get_session
-from shopify_app.privacy.service import list_privacy_requests
-from shopify_app.privacy.service import load_export
+from shopify_app.privacy import list_privacy_requests
+from shopify_app.privacy import load_export
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("privacy_api", __name__, url_prefix="/privacy")
