@@ -437,13 +437,7 @@ def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None
 
 def bump_version(session: Session, *, shop_id: int) -> None:
     """Record that this transaction changes the shop's aggregates (see RollupVersion)."""
-    _insert_ignore(session, RollupVersion, {"shop_id": shop_id, "version": 0})
-    session.execute(
-        update(RollupVersion)
-        .where(RollupVersion.shop_id == shop_id)
-        .values(version=RollupVersion.version + 1),
-        execution_options={"synchronize_session": False},
-    )
+    add_to_counter(session, RollupVersion, key={"shop_id": shop_id}, changes={"version": 1})
 
 
 def current_version(session: Session, *, shop_id: int) -> int:
@@ -605,8 +599,40 @@ def _insert_customer_rows(
         rows.clear()
 
 
-def _insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
-    session.execute(conflict_insert(session, model).values(**values).on_conflict_do_nothing())
+def add_to_counter(
+    session: Session,
+    model: Any,
+    *,
+    key: dict[str, Any],
+    changes: dict[str, int],
+    drop_when_zero: Sequence[str] = (),
+) -> None:
+    """Add *changes* to the counter row of *model* at *key*, creating it at zero if missing.
+
+    Increments happen in the database (x = x + d), so concurrent workers never lose an update.
+    The row is deleted once every column in *drop_when_zero* is 0, as a rebuild would not write it.
+    """
+    added = {name: change for name, change in changes.items() if change}
+    if not added:
+        return
+    session.execute(
+        conflict_insert(session, model)
+        .values(**key, **dict.fromkeys(changes, 0))
+        .on_conflict_do_nothing()
+    )
+    columns = model.__table__.c
+    where = [columns[name] == value for name, value in key.items()]
+    session.execute(
+        update(model)
+        .where(*where)
+        .values({columns[name]: columns[name] + change for name, change in added.items()}),
+        execution_options={"synchronize_session": False},
+    )
+    if drop_when_zero:
+        session.execute(
+            delete(model).where(*where, *(columns[name] == 0 for name in drop_when_zero)),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _apply_deltas(
@@ -616,39 +642,23 @@ def _apply_deltas(
     week_delta: dict[date, list[int]],
     refund_delta: dict[date, int],
 ) -> None:
-    # Increments happen in the database (x = x + d), so concurrent workers never lose an update.
     for day in sorted(set(day_delta) | set(refund_delta)):
-        values = dict(zip(DAY_FIELDS, day_delta.get(day, _zeros(len(DAY_FIELDS))), strict=True))
-        values["refunds_cents"] = refund_delta.get(day, 0)
-        if not any(values.values()):
-            continue
-        _insert_ignore(session, RollupDay, {"shop_id": shop_id, "local_date": day})
-        where = (RollupDay.shop_id == shop_id, RollupDay.local_date == day)
-        session.execute(
-            update(RollupDay)
-            .where(*where)
-            .values({name: getattr(RollupDay, name) + d for name, d in values.items() if d}),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(RollupDay).where(*where, RollupDay.orders == 0, RollupDay.refunds_cents == 0),
-            execution_options={"synchronize_session": False},
+        changes = dict(zip(DAY_FIELDS, day_delta.get(day, _zeros(len(DAY_FIELDS))), strict=True))
+        changes["refunds_cents"] = refund_delta.get(day, 0)
+        add_to_counter(
+            session,
+            RollupDay,
+            key={"shop_id": shop_id, "local_date": day},
+            changes=changes,
+            drop_when_zero=("orders", "refunds_cents"),
         )
     for week in sorted(week_delta):
-        values = dict(zip(WEEK_FIELDS, week_delta[week], strict=True))
-        if not any(values.values()):
-            continue
-        _insert_ignore(session, RollupWeek, {"shop_id": shop_id, "week_start": week})
-        where = (RollupWeek.shop_id == shop_id, RollupWeek.week_start == week)
-        session.execute(
-            update(RollupWeek)
-            .where(*where)
-            .values({name: getattr(RollupWeek, name) + d for name, d in values.items() if d}),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(RollupWeek).where(*where, RollupWeek.customers == 0),
-            execution_options={"synchronize_session": False},
+        add_to_counter(
+            session,
+            RollupWeek,
+            key={"shop_id": shop_id, "week_start": week},
+            changes=dict(zip(WEEK_FIELDS, week_delta[week], strict=True)),
+            drop_when_zero=("customers",),
         )
 
 
@@ -660,42 +670,20 @@ def _apply_product_deltas(
 ) -> None:
     for product_id in sorted(product_delta):
         buyers, repurchasers = product_delta[product_id]
-        if not buyers and not repurchasers:
-            continue
-        _insert_ignore(session, RollupProduct, {"shop_id": shop_id, "product_id": product_id})
-        where = (RollupProduct.shop_id == shop_id, RollupProduct.product_id == product_id)
-        session.execute(
-            update(RollupProduct)
-            .where(*where)
-            .values(
-                buyers=RollupProduct.buyers + buyers,
-                repurchasers=RollupProduct.repurchasers + repurchasers,
-            ),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(RollupProduct).where(*where, RollupProduct.buyers == 0),
-            execution_options={"synchronize_session": False},
+        add_to_counter(
+            session,
+            RollupProduct,
+            key={"shop_id": shop_id, "product_id": product_id},
+            changes={"buyers": buyers, "repurchasers": repurchasers},
+            drop_when_zero=("buyers",),
         )
     for (product_id, gap_days), change in sorted(gap_delta.items()):
-        if not change:
-            continue
-        values = {"shop_id": shop_id, "product_id": product_id, "gap_days": gap_days}
-        _insert_ignore(session, RollupProductGap, values)
-        gap_where = (
-            RollupProductGap.shop_id == shop_id,
-            RollupProductGap.product_id == product_id,
-            RollupProductGap.gap_days == gap_days,
-        )
-        session.execute(
-            update(RollupProductGap)
-            .where(*gap_where)
-            .values(customers=RollupProductGap.customers + change),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(RollupProductGap).where(*gap_where, RollupProductGap.customers == 0),
-            execution_options={"synchronize_session": False},
+        add_to_counter(
+            session,
+            RollupProductGap,
+            key={"shop_id": shop_id, "product_id": product_id, "gap_days": gap_days},
+            changes={"customers": change},
+            drop_when_zero=("customers",),
         )
 
 
@@ -703,22 +691,12 @@ def _apply_active_deltas(
     session: Session, shop_id: int, active_delta: dict[tuple[int, date], int]
 ) -> None:
     for (active_days, day), change in sorted(active_delta.items()):
-        if not change:
-            continue
-        values = {"shop_id": shop_id, "active_days": active_days, "local_date": day, "delta": 0}
-        _insert_ignore(session, RollupActiveDay, values)
-        where = (
-            RollupActiveDay.shop_id == shop_id,
-            RollupActiveDay.active_days == active_days,
-            RollupActiveDay.local_date == day,
-        )
-        session.execute(
-            update(RollupActiveDay).where(*where).values(delta=RollupActiveDay.delta + change),
-            execution_options={"synchronize_session": False},
-        )
-        session.execute(
-            delete(RollupActiveDay).where(*where, RollupActiveDay.delta == 0),
-            execution_options={"synchronize_session": False},
+        add_to_counter(
+            session,
+            RollupActiveDay,
+            key={"shop_id": shop_id, "active_days": active_days, "local_date": day},
+            changes={"delta": change},
+            drop_when_zero=("delta",),
         )
 
 
