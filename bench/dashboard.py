@@ -64,8 +64,8 @@ from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.analytics import kpi_snapshots
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
-from shopify_app.analytics.rollups import bump_version
+from shopify_app.analytics.rollups.facts import DEFAULT_ACTIVE_DAYS
+from shopify_app.analytics.rollups.tables import bump_version
 from shopify_app.db import get_database
 from shopify_app.models import KpiSnapshot
 from shopify_app.predictions.scoring import refresh_predictions

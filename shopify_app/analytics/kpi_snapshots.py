@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import current_version
+from shopify_app.analytics.rollups.tables import current_version
 from shopify_app.db import conflict_insert
 from shopify_app.errors import NotFound
 from shopify_app.models import KpiSnapshot

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy import union_all
 from sqlalchemy.orm import Session
 
-from shopify_app.analytics.rollups import REPEAT_WINDOW_DAYS
-from shopify_app.analytics.rollups import month_start_of
-from shopify_app.analytics.rollups import months_between
-from shopify_app.analytics.rollups import week_start_of
+from shopify_app.analytics.rollups.facts import REPEAT_WINDOW_DAYS
+from shopify_app.analytics.rollups.facts import month_start_of
+from shopify_app.analytics.rollups.facts import months_between
+from shopify_app.analytics.rollups.facts import week_start_of
 from shopify_app.errors import AppError
 from shopify_app.errors import NotFound
 from shopify_app.models import OrderLine

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import OrderFact
-from shopify_app.analytics.rollups import customer_key
-from shopify_app.analytics.rollups import derive_customer
-from shopify_app.analytics.rollups import order_fact
+from shopify_app.analytics.rollups.facts import OrderFact
+from shopify_app.analytics.rollups.facts import customer_key
+from shopify_app.analytics.rollups.facts import derive_customer
+from shopify_app.analytics.rollups.facts import order_fact
 
 NEW_YORK = ZoneInfo("America/New_York")
 
