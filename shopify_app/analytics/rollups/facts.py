@@ -134,6 +134,11 @@ def hundredths(amount: Decimal) -> int:
     return int(to_cents(amount).scaleb(2))
 
 
+def from_hundredths(amount: Decimal) -> Decimal:
+    """Return *amount*, in hundredths (a sum or a mean of sums), in currency units to the cent."""
+    return to_cents(amount / 100)
+
+
 def customer_key(*, customer_id: int | None, email: str | None, order_id: int) -> str:
     """Return who an order belongs to: the customer, else the guest's email, else the order."""
     if customer_id is not None:
