@@ -64,8 +64,9 @@ from shopify_app import create_app
 from shopify_app import migrations_runner
 from shopify_app.analytics import kpi_snapshots
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
-from shopify_app.analytics.rollups import bump_version
+from shopify_app.analytics.kpis.activity import count_customers_between
+from shopify_app.analytics.rollups.facts import DEFAULT_ACTIVE_DAYS
+from shopify_app.analytics.rollups.tables import bump_version
 from shopify_app.db import get_database
 from shopify_app.models import KpiSnapshot
 from shopify_app.predictions import refresh_predictions
@@ -338,10 +339,15 @@ def _check_active_counts(
     days = DEFAULT_ACTIVE_DAYS  # the benchmark's app runs with the default RETENTION_ACTIVE_DAYS
     with get_database(app).session_scope() as session:
         counted = (
-            kpis._distinct_customers(
-                session, shop_id, start - timedelta(days=days), start - timedelta(days=1)
+            count_customers_between(
+                session,
+                shop_id=shop_id,
+                start=start - timedelta(days=days),
+                end=start - timedelta(days=1),
             ),
-            kpis._distinct_customers(session, shop_id, end - timedelta(days=days - 1), end),
+            count_customers_between(
+                session, shop_id=shop_id, start=end - timedelta(days=days - 1), end=end
+            ),
         )
     answered = (body["customers_active_at_start"], body["customers_active_at_end"])
     if answered != counted:

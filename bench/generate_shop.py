@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from shopify_app import migrations_runner
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import Customer
 from shopify_app.models import Order

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 

@@ -26,11 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import current_version
+from shopify_app.analytics.kpis.periods import load_shop
+from shopify_app.analytics.rollups.tables import current_version
 from shopify_app.db import conflict_insert
-from shopify_app.errors import NotFound
 from shopify_app.models import KpiSnapshot
-from shopify_app.models import Shop
 
 # The periods the dashboard offers (last N days up to the shop's today): kept fresh by the job.
 PRESET_PERIOD_DAYS = (30, 90, 365)
@@ -144,10 +143,7 @@ def refresh_snapshots(
 
 
 def _local_today(session: Session, shop_id: int, now: datetime) -> date:
-    shop = session.get(Shop, shop_id)
-    if shop is None:
-        raise NotFound("Unknown shop")
-    return kpis.local_today(shop, now)
+    return kpis.local_today(load_shop(session, shop_id), now)
 
 
 def _compute(

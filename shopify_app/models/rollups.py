@@ -211,7 +211,7 @@ class RollupActiveDay(Base):
 
     A customer is active on day d when they have an order in [d-N+1, d]; the sum of the deltas up
     to and including d is the number of active customers on d. Rows for an N exist only while
-    they are kept complete (see shopify_app.analytics.rollups.tracked_active_windows).
+    they are kept complete (see shopify_app.analytics.rollups.tables.tracked_active_windows).
     """
 
     __tablename__ = "rollup_active_days"

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_app.analytics import rollups
+from shopify_app.analytics.rollups.incremental import note_order_changed
 from shopify_app.models import Checkout
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
@@ -85,7 +85,7 @@ def upsert_order(
     refunds.refresh_refund_totals(session, order=order)
     link_checkout(session, shop=shop, order=order)
     session.flush()
-    rollups.note_order_changed(session, shop_id=shop.id, order_id=order.id)
+    note_order_changed(session, shop_id=shop.id, order_id=order.id)
     return order
 
 

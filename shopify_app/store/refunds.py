@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_app.analytics import rollups
+from shopify_app.analytics.rollups.incremental import note_refund_recorded
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RefundLine
@@ -46,7 +46,7 @@ def record_refund(
     )
     refresh_refund_totals(session, order=order)
     session.flush()
-    rollups.note_refund_recorded(session, shop_id=shop.id, refund_id=refund.id)
+    note_refund_recorded(session, shop_id=shop.id, refund_id=refund.id)
     return refund
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopProfile

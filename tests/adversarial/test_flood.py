@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import Checkout
 from shopify_app.models import Customer

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import BackfillRun
 from shopify_app.models import Customer

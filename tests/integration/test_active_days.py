@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from jobs.rollups import rebuild_shop_rollups
 from shopify_app import migrations_runner
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import DEFAULT_ACTIVE_DAYS
-from shopify_app.analytics.rollups import active_spans
-from shopify_app.analytics.rollups import rebuild_rollups
-from shopify_app.analytics.rollups import tracked_active_windows
+from shopify_app.analytics.rollups.facts import DEFAULT_ACTIVE_DAYS
+from shopify_app.analytics.rollups.facts import active_spans
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
+from shopify_app.analytics.rollups.tables import tracked_active_windows
 from shopify_app.db import Database
 from shopify_app.models import RollupActiveDay
 from shopify_app.models import Shop

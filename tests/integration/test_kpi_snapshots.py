@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from shopify_app.analytics import kpi_snapshots
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import current_version
-from shopify_app.analytics.rollups import note_order_changed
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.incremental import note_order_changed
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
+from shopify_app.analytics.rollups.tables import current_version
 from shopify_app.db import Database
 from shopify_app.models import KpiSnapshot
 from shopify_app.models import Shop

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.models import Shop
 from tests.support import database as test_db
@@ -250,7 +250,7 @@ def test_cancelling_an_order_later_removes_it_and_its_refund(
     order = example.orders["a2"]
     order.cancelled_at = local(2026, 3, 1)
     session.flush()
-    from shopify_app.analytics.rollups import note_order_changed
+    from shopify_app.analytics.rollups.incremental import note_order_changed
 
     note_order_changed(session, shop_id=example.shop_id, order_id=order.id)
     values = summary(session, example.shop_id).current

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.rollups import rebuild_shop_rollups
-from shopify_app.analytics.rollups import ROLLUP_MODELS
-from shopify_app.analytics.rollups import note_order_changed
-from shopify_app.analytics.rollups import note_refund_recorded
-from shopify_app.analytics.rollups import rebuild_rollups
+from shopify_app.analytics.rollups.incremental import note_order_changed
+from shopify_app.analytics.rollups.incremental import note_refund_recorded
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
+from shopify_app.analytics.rollups.tables import ROLLUP_MODELS
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RollupCustomer

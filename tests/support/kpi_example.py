@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from shopify_app.analytics.rollups import note_order_changed
-from shopify_app.analytics.rollups import note_refund_recorded
+from shopify_app.analytics.rollups.incremental import note_order_changed
+from shopify_app.analytics.rollups.incremental import note_refund_recorded
 from shopify_app.models import Customer
 from shopify_app.models import Order
 from shopify_app.models import OrderLine

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shopify_app.analytics import kpis
-from shopify_app.analytics.rollups import OrderFact
-from shopify_app.analytics.rollups import customer_key
-from shopify_app.analytics.rollups import derive_customer
-from shopify_app.analytics.rollups import order_fact
+from shopify_app.analytics.kpis.gaps import histogram_median
+from shopify_app.analytics.rollups.facts import OrderFact
+from shopify_app.analytics.rollups.facts import customer_key
+from shopify_app.analytics.rollups.facts import derive_customer
+from shopify_app.analytics.rollups.facts import order_fact
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -141,7 +142,7 @@ def test_product_repurchase_counts_orders_containing_the_product() -> None:
 def test_median_of_a_histogram_averages_the_two_middle_values(
     histogram: dict[int, int], median: float | None
 ) -> None:
-    assert kpis._median(histogram) == median
+    assert histogram_median(histogram) == median
 
 
 @pytest.mark.parametrize(
