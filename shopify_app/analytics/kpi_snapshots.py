@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from shopify_app.analytics import kpis
 from shopify_app.analytics.kpis.periods import load_shop
 from shopify_app.analytics.rollups.tables import current_version
-from shopify_app.db import conflict_insert
 from shopify_app.models import KpiSnapshot
+from shopify_app.models.upsert import conflict_insert
 
 # The periods the dashboard offers (last N days up to the shop's today): kept fresh by the job.
 PRESET_PERIOD_DAYS = (30, 90, 365)

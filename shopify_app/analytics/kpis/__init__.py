@@ -16,11 +16,8 @@ from shopify_app.analytics.kpis.cohorts import load_cohorts
 from shopify_app.analytics.kpis.periods import EARLIEST_DAY
 from shopify_app.analytics.kpis.periods import LATEST_DAY
 from shopify_app.analytics.kpis.periods import MAX_PERIOD_YEARS
-from shopify_app.analytics.kpis.periods import InvalidPeriod
-from shopify_app.analytics.kpis.periods import InvalidQuery
 from shopify_app.analytics.kpis.periods import Period
 from shopify_app.analytics.kpis.periods import local_today
-from shopify_app.analytics.kpis.periods import parse_period
 from shopify_app.analytics.kpis.products import RepurchasedProduct
 from shopify_app.analytics.kpis.products import load_top_repurchased_products
 from shopify_app.analytics.kpis.summary import KpiSummary
@@ -38,8 +35,6 @@ __all__ = [
     "CohortCell",
     "CohortRow",
     "CohortTable",
-    "InvalidPeriod",
-    "InvalidQuery",
     "KpiSummary",
     "KpiValues",
     "Period",
@@ -51,5 +46,4 @@ __all__ = [
     "load_top_repurchased_products",
     "load_weekly_series",
     "local_today",
-    "parse_period",
 ]

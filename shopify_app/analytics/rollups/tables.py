@@ -20,7 +20,6 @@ from shopify_app.analytics.rollups.totals import DAY_FIELDS
 from shopify_app.analytics.rollups.totals import WEEK_FIELDS
 from shopify_app.analytics.rollups.totals import RollupTotals
 from shopify_app.analytics.rollups.totals import zeros
-from shopify_app.db import conflict_insert
 from shopify_app.models import RollupActiveDay
 from shopify_app.models import RollupCustomer
 from shopify_app.models import RollupCustomerDay
@@ -33,6 +32,7 @@ from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupRefund
 from shopify_app.models import RollupVersion
 from shopify_app.models import RollupWeek
+from shopify_app.models.upsert import conflict_insert
 
 # Every table a shop's aggregates live in, per-customer ones before shop-level ones.
 ROLLUP_MODELS = (

@@ -3,47 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC
-from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import request
 
-from shopify_app.analytics.kpis import EARLIEST_DAY
-from shopify_app.analytics.kpis import LATEST_DAY
 from shopify_app.db import get_session
-from shopify_app.errors import AppError
 from shopify_app.messaging.attribution import FlowStepResult
 from shopify_app.messaging.attribution import GroupResult
 from shopify_app.messaging.attribution import load_flow_results
 from shopify_app.messaging.outbox import shop_zone
+from shopify_app.money import amount_text
+from shopify_app.web import query
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("flow_results_api", __name__)
 DEFAULT_DAYS = 30
-
-
-class InvalidPeriod(AppError):
-    status_code = 400
-
-
-def _parse_day(name: str, default: date) -> date:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidPeriod(f"'{name}' must be a date like 2026-03-01") from exc
-    if not EARLIEST_DAY <= day <= LATEST_DAY:  # far dates overflow when shifted to UTC
-        raise InvalidPeriod(f"'{name}' must lie between {EARLIEST_DAY} and {LATEST_DAY}")
-    return day
 
 
 @bp.get("/flows/results")
@@ -51,10 +30,8 @@ def show_flow_results() -> Response:
     shop = current_shop()
     zone = shop_zone(shop.iana_timezone)
     today = datetime.now(UTC).astimezone(zone).date()
-    first = _parse_day("from", today - timedelta(days=DEFAULT_DAYS - 1))
-    last = _parse_day("to", today)
-    if last < first:
-        raise InvalidPeriod("'to' must not be before 'from'")
+    period = query.period_arg(today=today, default_days=DEFAULT_DAYS)
+    first, last = period.start, period.end
     start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     results = load_flow_results(get_session(), shop_id=shop.id, period_start=start, period_end=end)
@@ -68,24 +45,20 @@ def show_flow_results() -> Response:
     )
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
 def _group(group: GroupResult) -> dict[str, Any]:
     return {
         "eligible": group.eligible,
         "converted": group.converted,
-        "revenue": _money(group.revenue),
+        "revenue": amount_text(group.revenue),
         "conversion_rate": group.conversion_rate,
-        "revenue_per_1000": _money(group.revenue_per_1000),
+        "revenue_per_1000": amount_text(group.revenue_per_1000),
     }
 
 
 def _interval(pair: tuple[Any, Any] | None, money: bool = False) -> list[Any] | None:
     if pair is None:
         return None
-    return [_money(v) for v in pair] if money else list(pair)
+    return [amount_text(v) for v in pair] if money else list(pair)
 
 
 def _dump(result: FlowStepResult) -> dict[str, Any]:
@@ -100,13 +73,13 @@ def _dump(result: FlowStepResult) -> dict[str, Any]:
         "suppressed": result.suppressed,
         "cancelled": result.cancelled,
         "converted": result.converted,
-        "attributed_revenue": _money(result.attributed_revenue),
+        "attributed_revenue": amount_text(result.attributed_revenue),
         "treated": _group(result.treated),
         "control": _group(result.control),
         "conversion_lift": result.conversion_lift,
         "conversion_lift_ci95": _interval(result.conversion_lift_ci95),
-        "revenue_per_1000_lift": _money(result.revenue_per_1000_lift),
+        "revenue_per_1000_lift": amount_text(result.revenue_per_1000_lift),
         "revenue_per_1000_lift_ci95": _interval(result.revenue_per_1000_lift_ci95, money=True),
-        "incremental_revenue": _money(result.incremental_revenue),
+        "incremental_revenue": amount_text(result.incremental_revenue),
         "incremental_revenue_ci95": _interval(result.incremental_revenue_ci95, money=True),
     }

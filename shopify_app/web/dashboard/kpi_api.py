@@ -11,7 +11,6 @@ from typing import Any
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import request
 from marshmallow import Schema
 from marshmallow import fields
 
@@ -19,6 +18,7 @@ from shopify_app.analytics import kpi_snapshots
 from shopify_app.analytics import kpis
 from shopify_app.context import get_settings
 from shopify_app.db import get_session
+from shopify_app.web import query
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("kpi_api", __name__)
@@ -140,7 +140,7 @@ def _now() -> datetime:
 
 
 def _period() -> kpis.Period:
-    return kpis.parse_period(request.args.get("from"), request.args.get("to"))
+    return query.period_arg()
 
 
 def _change(current: Any, previous: Any) -> float | None:
@@ -226,10 +226,8 @@ def show_cohorts() -> Response:
 
 @bp.get("/products/repurchase")
 def show_repurchased_products() -> Response:
-    raw = request.args.get("limit", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRODUCTS:
-        raise kpis.InvalidQuery(f"limit must be a whole number from 1 to {MAX_PRODUCTS}")
+    limit = query.whole_number_arg("limit", default=10, minimum=1, maximum=MAX_PRODUCTS)
     products = kpis.load_top_repurchased_products(
-        get_session(), shop_id=current_shop().id, limit=int(raw)
+        get_session(), shop_id=current_shop().id, limit=limit
     )
     return jsonify(RepurchaseListSchema().dump({"products": products}))

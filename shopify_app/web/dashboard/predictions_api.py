@@ -5,19 +5,18 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint
 from flask import Response
 from flask import jsonify
-from flask import request
 
 from shopify_app import predictions
 from shopify_app.db import get_session
-from shopify_app.errors import AppError
+from shopify_app.money import cents_text
 from shopify_app.predictions import AtRiskCustomer
 from shopify_app.predictions import PredictionsSummary
+from shopify_app.web import query
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("predictions_api", __name__)
@@ -46,14 +45,17 @@ def show_predictions_summary() -> Response:
 
 @bp.get("/customers/at-risk")
 def list_at_risk_customers() -> Response:
-    output = request.args.get("format", "json")
-    if output not in {"json", "csv"}:
-        raise AppError("format must be json or csv")
+    output = query.choice_arg("format", {"json", "csv"}, default="json")
     session = get_session()
     shop_id = current_shop().id
-    threshold = _float_arg("p_alive_threshold", predictions.DEFAULT_P_ALIVE_THRESHOLD)
+    threshold = query.number_arg(
+        "p_alive_threshold", default=predictions.DEFAULT_P_ALIVE_THRESHOLD, minimum=0, maximum=1
+    )
+    limit = query.whole_number_arg(
+        "limit", default=100, minimum=1, maximum=predictions.MAX_AT_RISK_LIMIT
+    )
     customers = predictions.list_at_risk_customers(
-        session, shop_id=shop_id, limit=_int_arg("limit", 100), p_alive_threshold=threshold
+        session, shop_id=shop_id, limit=limit, p_alive_threshold=threshold
     )
     if output == "csv":
         return _csv_response(customers)
@@ -62,7 +64,7 @@ def list_at_risk_customers() -> Response:
         {
             "customers": [_customer_json(c) for c in customers],
             "p_alive_threshold": threshold,
-            "historic_revenue_at_least": _money(summary.high_value_threshold),
+            "historic_revenue_at_least": cents_text(summary.high_value_threshold),
             "model_status": summary.model_status.value,
             "currency": summary.currency,
         }
@@ -82,14 +84,14 @@ def _summary_json(summary: PredictionsSummary) -> dict[str, Any]:
         "time_unit": "days",
         "customers_scored": summary.customers_scored,
         "repeat_buyers": summary.repeat_buyers,
-        "mean_predicted_clv_365": _money(summary.mean_predicted_clv_365),
+        "mean_predicted_clv_365": cents_text(summary.mean_predicted_clv_365),
         "expected_orders_next_90_days": summary.expected_orders_next_90_days,
         "expected_orders_next_365_days": summary.expected_orders_next_365_days,
         "currency": summary.currency,
         "annual_discount_rate": summary.annual_discount_rate,
         "at_risk_rule": {
             "p_alive_below": predictions.DEFAULT_P_ALIVE_THRESHOLD,
-            "historic_revenue_at_least": _money(summary.high_value_threshold),
+            "historic_revenue_at_least": cents_text(summary.high_value_threshold),
         },
         "computed_at": summary.computed_at.isoformat() if summary.computed_at else None,
     }
@@ -104,9 +106,9 @@ def _customer_json(customer: AtRiskCustomer) -> dict[str, Any]:
         "last_order_date": customer.last_order_date.isoformat(),
         "last_order_at": customer.last_order_at.isoformat(),
         "orders": customer.orders_count,
-        "historic_revenue": _money(customer.historic_revenue),
+        "historic_revenue": cents_text(customer.historic_revenue),
         "p_alive": customer.p_alive,
-        "predicted_clv_365": _money(customer.predicted_clv_365),
+        "predicted_clv_365": cents_text(customer.predicted_clv_365),
         "expected_next_order_date": (
             customer.expected_next_order_date.isoformat()
             if customer.expected_next_order_date
@@ -138,27 +140,3 @@ def _csv_response(customers: Iterable[AtRiskCustomer]) -> Response:
     response = Response(buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="at-risk-customers.csv"'
     return response
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise AppError(f"{name} must be a whole number") from None
-
-
-def _float_arg(name: str, default: float) -> float:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise AppError(f"{name} must be a number") from None
