@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     from shopify_app import migrations_runner
     from shopify_app.context import get_settings
     from shopify_app.demo import DEMO_SHOP_DOMAIN
+    from shopify_app.demo.deliveries import WebhookTarget
     from shopify_app.demo.player import DemoStore
-    from shopify_app.demo.player import WebhookTarget
     from shopify_app.gateway import API_VERSION
     from webhooks.worker import start_background_worker
 

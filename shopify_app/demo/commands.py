@@ -16,14 +16,14 @@ from flask.cli import AppGroup
 
 from shopify_app.context import get_settings
 from shopify_app.demo import DEMO_SHOP_DOMAIN
+from shopify_app.demo.deliveries import Delivery
+from shopify_app.demo.deliveries import DeliveryOptions
+from shopify_app.demo.deliveries import DeliverySummary
+from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.generator import ShopSimulation
 from shopify_app.demo.generator import event_to_json
 from shopify_app.demo.generator import history
-from shopify_app.demo.player import Delivery
-from shopify_app.demo.player import DeliveryOptions
-from shopify_app.demo.player import DeliverySummary
 from shopify_app.demo.player import DemoStore
-from shopify_app.demo.player import WebhookTarget
 
 
 def _parse_now(value: str | None) -> datetime:
