@@ -142,6 +142,8 @@ class RefundLine(NamedTuple):
 
 @dataclass
 class Refund:
+    """Money given back on an order, with the lines and quantities it covers."""
+
     id: int
     created_at: datetime
     lines: list[RefundLine]
@@ -153,6 +155,8 @@ class Refund:
 
 @dataclass
 class Fulfillment:
+    """A parcel sent for an order, and whether it has arrived."""
+
     id: int
     name: str
     created_at: datetime

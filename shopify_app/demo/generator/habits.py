@@ -96,7 +96,8 @@ class ShoppingHabits:
     def first_purchase(self, *, at: datetime) -> Purchase:
         """Return the checkout a customer who signed up at *at* starts a few minutes later."""
         basket = self.first_basket()
-        return Purchase(basket, at + timedelta(seconds=self._rng.uniform(20, 240)), False)
+        starts_at = at + timedelta(seconds=self._rng.uniform(20, 240))
+        return Purchase(basket, starts_at, is_reorder=False)
 
     def durable_repeats(self, order: Order, *, at: datetime) -> list[Purchase]:
         """Return the rare second durables of *order* (one for the office, a gift)."""
@@ -119,12 +120,14 @@ class ShoppingHabits:
                 return self.reorder(customer, consumables, at=at)
             if rng.random() < 0.12:
                 basket = self.first_basket()
-                return Purchase(basket, self._curve.in_days(at, rng.uniform(30, 200)), False)
+                return Purchase(
+                    basket, self._curve.in_days(at, rng.uniform(30, 200)), is_reorder=False
+                )
             return None
         if rng.random() < 0.3:
             # Bought a grinder or a press: many come back for beans.
             basket = self.basket(self.pick_products(CONSUMABLES, 1))
-            return Purchase(basket, self._curve.in_days(at, rng.uniform(3, 45)), False)
+            return Purchase(basket, self._curve.in_days(at, rng.uniform(3, 45)), is_reorder=False)
         return None
 
     def reorder(self, customer: Customer, lines: list[Line], *, at: datetime) -> Purchase:

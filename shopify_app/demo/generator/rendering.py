@@ -20,6 +20,8 @@ from shopify_app.demo.generator.facts import Line
 from shopify_app.demo.generator.facts import ShopProfile
 from shopify_app.money import cents_text
 
+ZERO = Decimal("0")
+
 
 @functools.cache
 def _sample_text(topic: str) -> str:
@@ -85,9 +87,6 @@ class ShopFormat:
         """Return *amount* as a `*_set` field: the same money in shop and presentment currency."""
         money = {"amount": cents_text(amount), "currency_code": self.shop.currency}
         return {"shop_money": money, "presentment_money": dict(money)}
-
-
-ZERO = Decimal("0")
 
 
 def line_name(line: Line) -> str:
