@@ -22,9 +22,39 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click
+from aiosmtpd.controller import Controller
+from flask import Flask
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import make_server
+
+from jobs import kpi_snapshots
+from jobs import scheduler
+from jobs.predictions import refresh_shop_predictions
+from jobs.rollups import rebuild_shop_rollups
+from shopify_app import create_app
+from shopify_app import migrations_runner
+from shopify_app.context import get_cipher
+from shopify_app.context import get_settings
+from shopify_app.db import get_database
+from shopify_app.demo import DEMO_SHOP_DOMAIN
+from shopify_app.demo.deliveries import Delivery
+from shopify_app.demo.deliveries import DeliverySummary
+from shopify_app.demo.deliveries import WebhookTarget
+from shopify_app.demo.player import DemoStore
+from shopify_app.gateway import API_VERSION
+from shopify_app.gateway.oauth import TokenGrant
+from shopify_app.models import WebhookDelivery
+from shopify_app.models.backfill_run import BackfillRun
 from shopify_app.paths import PROJECT_ROOT
+from shopify_app.settings import DEFAULT_SCOPES
+from shopify_app.store.credentials import install_shop
 from shopify_app.store.token_cipher import generate_key
 from shopify_app.web.dashboard.demo_launcher import OUTBOX_DIR
+from webhooks.worker import start_background_worker
 
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 LOCAL_ENV = INSTANCE_DIR / "local.env"
@@ -67,8 +97,6 @@ class OutboxSink:
     """An SMTP server on 127.0.0.1 that keeps every message as a .eml file."""
 
     def __init__(self, directory: Path, *, port: int = SMTP_PORT) -> None:
-        from aiosmtpd.controller import Controller
-
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.count = 0
@@ -89,18 +117,8 @@ class OutboxSink:
         self._controller.stop()
 
 
-def install_demo_shop(app: Any, *, now: datetime) -> int:
+def install_demo_shop(app: Flask, *, now: datetime) -> int:
     """Install the demo shop with a local, non-expiring credential; it never calls Shopify."""
-    from sqlalchemy import delete
-
-    from shopify_app.context import get_cipher
-    from shopify_app.db import get_database
-    from shopify_app.demo import DEMO_SHOP_DOMAIN
-    from shopify_app.gateway.oauth import TokenGrant
-    from shopify_app.models.backfill_run import BackfillRun
-    from shopify_app.settings import DEFAULT_SCOPES
-    from shopify_app.store.credentials import install_shop
-
     grant = TokenGrant(
         access_token="local-demo-token",
         scope=DEFAULT_SCOPES + ",read_all_orders",
@@ -119,13 +137,8 @@ def install_demo_shop(app: Any, *, now: datetime) -> int:
         return shop.id
 
 
-def inbox_counts(app: Any) -> dict[str, int]:
-    from sqlalchemy import func
-    from sqlalchemy import select
-
-    from shopify_app.db import get_database
-    from shopify_app.models import WebhookDelivery
-
+def inbox_counts(app: Flask) -> dict[str, int]:
+    """Count the webhook inbox's deliveries by status."""
     with get_database(app).session_scope() as session:
         rows = session.execute(
             select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
@@ -133,36 +146,64 @@ def inbox_counts(app: Any) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
-def pending_deliveries(app: Any) -> int:
+def pending_deliveries(app: Flask) -> int:
     """Count deliveries still waiting for (or in) processing."""
     counts = inbox_counts(app)
     return counts.get("pending", 0) + counts.get("processing", 0)
 
 
-def refresh_read_models(app: Any, shop_id: int, *, now: datetime) -> None:
+def refresh_read_models(app: Flask, shop_id: int, *, now: datetime) -> None:
     """Rebuild the aggregates and predictions the dashboard reads, as the nightly jobs would."""
-    from jobs.predictions import refresh_shop_predictions
-    from jobs.rollups import rebuild_shop_rollups
-
     rebuild_shop_rollups(app, shop_id, now=now)
     refresh_shop_predictions(app, shop_id, now=now)
 
 
-def run_flow_jobs(app: Any, *, now: datetime) -> None:
-    from jobs import scheduler
-    from shopify_app.demo import DEMO_SHOP_DOMAIN
-
+def run_flow_jobs(app: Flask, *, now: datetime) -> None:
+    """Run the demo shop's due scheduler jobs (the flows) once, at the simulated *now*."""
     scheduler.run_once(app, now=now, domain=DEMO_SHOP_DOMAIN)
 
 
-def refresh_kpi_snapshots(app: Any, shop_id: int) -> None:
+def refresh_kpi_snapshots(app: Flask, shop_id: int) -> None:
     """Do what the scheduler's `kpis.refresh` does each minute, on the page's (real) clock."""
-    from jobs.kpi_snapshots import refresh_kpi_snapshots as refresh
-
-    refresh(app, shop_id, datetime.now(UTC))
+    kpi_snapshots.refresh_kpi_snapshots(app, shop_id, datetime.now(UTC))
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the app, the demo store and its flows locally until Ctrl-C (`make run`)."""
+    args = _parse_args(argv)
+    _prepare_instance(port=args.port)
+    app = _create_demo_app()
+    now = datetime.now(UTC)
+    shop_id = install_demo_shop(app, now=now)
+    sink = _start_outbox_sink()
+    server = _start_web_server(app, port=args.port)
+    start_background_worker(app)
+    base_url = f"http://{HOST}:{args.port}"
+    click.secho(f"\nRetention is running: open {base_url}/demo", fg="green", bold=True)
+    click.echo(f"Emails sent by the flows: {base_url}/demo/outbox   (Ctrl-C stops everything)\n")
+    store = _demo_store(
+        app, base_url=base_url, now=now, seed=args.seed, customers=args.customers, speed=args.speed
+    )
+    stop = threading.Event()
+    try:
+        summary = _deliver_history(store, stop)
+        _wait_for_processing(app)
+        refresh_read_models(app, shop_id, now=store.clock.now())
+        run_flow_jobs(app, now=store.clock.now())
+        refresh_kpi_snapshots(app, shop_id)
+        _echo_delivered(app, summary, sink, base_url=base_url)
+        if args.no_live:
+            return
+        _run_live(app, shop_id, store, stop, speed=args.speed)
+    except KeyboardInterrupt:
+        click.echo("\nStopping…")
+    finally:
+        stop.set()
+        server.shutdown()
+        sink.stop()
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run Retention locally with a demo store.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     parser.add_argument(
@@ -176,121 +217,134 @@ def main(argv: list[str] | None = None) -> None:
         "--speed", type=float, default=3600.0, help="simulated seconds per real second"
     )
     parser.add_argument("--no-live", action="store_true", help="stop after the history")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    for key, value in ensure_local_env(port=args.port).items():
+
+def _prepare_instance(*, port: int) -> None:
+    """Put the local settings in the environment (set ones win) and drop the old demo database."""
+    for key, value in ensure_local_env(port=port).items():
         os.environ.setdefault(key, value)
     DEMO_DATABASE.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         Path(str(DEMO_DATABASE) + suffix).unlink(missing_ok=True)
 
-    import click
-    from werkzeug.serving import make_server
 
-    from shopify_app import create_app
-    from shopify_app import migrations_runner
-    from shopify_app.context import get_settings
-    from shopify_app.demo import DEMO_SHOP_DOMAIN
-    from shopify_app.demo.player import DemoStore
-    from shopify_app.demo.player import WebhookTarget
-    from shopify_app.gateway import API_VERSION
-    from webhooks.worker import start_background_worker
-
+def _create_demo_app() -> Flask:
+    """Create the app from the environment, quiet its routine logs, and migrate its database."""
     app = create_app()
     # Request lines and routine worker notes would bury the progress bars; the summary counts
     # retried deliveries (the demo sends some out of order on purpose), so only errors show.
     for name in ("werkzeug", "shopify_app", "jobs"):
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("webhooks").setLevel(logging.ERROR)
-    settings = get_settings(app)
-    migrations_runner.upgrade(settings.database_url)
-    now = datetime.now(UTC)
-    shop_id = install_demo_shop(app, now=now)
+    migrations_runner.upgrade(get_settings(app).database_url)
+    return app
 
+
+def _start_outbox_sink() -> OutboxSink:
     sink = OutboxSink(OUTBOX_DIR)
     for old in OUTBOX_DIR.glob("*.eml"):
         old.unlink()
     sink.start()
-    server = make_server(HOST, args.port, app, threaded=True)
+    return sink
+
+
+def _start_web_server(app: Flask, *, port: int) -> BaseWSGIServer:
+    server = make_server(HOST, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
-    start_background_worker(app)
+    return server
 
-    base_url = f"http://{HOST}:{args.port}"
-    click.secho(f"\nRetention is running: open {base_url}/demo", fg="green", bold=True)
-    click.echo(f"Emails sent by the flows: {base_url}/demo/outbox   (Ctrl-C stops everything)\n")
 
-    store = DemoStore(
-        target=WebhookTarget(
-            base_url=base_url,
-            api_secret=settings.shopify_api_secret,
-            shop_domain=DEMO_SHOP_DOMAIN,
-            api_version=API_VERSION,
-        ),
-        now=now,
-        seed=args.seed,
-        customers=args.customers,
-        speed=args.speed,
+def _demo_store(
+    app: Flask, *, base_url: str, now: datetime, seed: int, customers: int, speed: float
+) -> DemoStore:
+    """Return the demo store, its webhooks signed with *app*'s secret and sent to *base_url*."""
+    target = WebhookTarget(
+        base_url=base_url,
+        api_secret=get_settings(app).shopify_api_secret,
+        shop_domain=DEMO_SHOP_DOMAIN,
+        api_version=API_VERSION,
     )
-    stop = threading.Event()
-    history_start = store.simulation.now - timedelta(days=730)
-    span = (store.simulation.now - history_start).total_seconds()
-    try:
-        with click.progressbar(
-            length=1000, label="Delivering two years of store history", show_percent=True
-        ) as bar:
-            shown = 0
+    return DemoStore(target=target, now=now, seed=seed, customers=customers, speed=speed)
 
-            def progress(delivery: Any) -> None:
-                nonlocal shown
-                done = (delivery.triggered_at - history_start).total_seconds() / span
-                target = min(int(done * 1000), 1000)
-                if target > shown:
-                    bar.update(target - shown)
-                    shown = target
 
-            summary = store.play_history(stop=stop, on_progress=progress)
-            bar.update(1000 - shown)
-        with click.progressbar(length=max(pending_deliveries(app), 1), label="Processing") as bar:
-            left = pending_deliveries(app)
-            while left:
-                time.sleep(0.5)
-                now_left = pending_deliveries(app)
-                bar.update(max(left - now_left, 0))
-                left = now_left
-        refresh_read_models(app, shop_id, now=store.clock.now())
-        run_flow_jobs(app, now=store.clock.now())
+class _HistoryBar:
+    """A progress bar in thousandths of the history, moved on to each delivery's moment."""
+
+    STEPS = 1000
+
+    def __init__(self, bar: Any, *, start: datetime, end: datetime) -> None:
+        self._bar = bar
+        self._start = start
+        self._span = (end - start).total_seconds()
+        self._shown = 0
+
+    def advance(self, delivery: Delivery) -> None:
+        done = (delivery.triggered_at - self._start).total_seconds() / self._span
+        target = min(int(done * self.STEPS), self.STEPS)
+        if target > self._shown:
+            self._bar.update(target - self._shown)
+            self._shown = target
+
+    def finish(self) -> None:
+        self._bar.update(self.STEPS - self._shown)
+
+
+def _deliver_history(store: DemoStore, stop: threading.Event) -> DeliverySummary:
+    """Deliver the demo store's two years of history, with a progress bar."""
+    end = store.simulation.now
+    with click.progressbar(
+        length=_HistoryBar.STEPS, label="Delivering two years of store history", show_percent=True
+    ) as bar:
+        progress = _HistoryBar(bar, start=end - timedelta(days=730), end=end)
+        summary = store.play_history(stop=stop, on_progress=progress.advance)
+        progress.finish()
+    return summary
+
+
+def _wait_for_processing(app: Flask) -> None:
+    """Wait until the worker has processed every delivery in the inbox, with a progress bar."""
+    with click.progressbar(length=max(pending_deliveries(app), 1), label="Processing") as bar:
+        left = pending_deliveries(app)
+        while left:
+            time.sleep(0.5)
+            now_left = pending_deliveries(app)
+            bar.update(max(left - now_left, 0))
+            left = now_left
+
+
+def _echo_delivered(
+    app: Flask, summary: DeliverySummary, sink: OutboxSink, *, base_url: str
+) -> None:
+    counts = inbox_counts(app)
+    click.echo("")
+    click.secho("Demo store delivered", bold=True)
+    click.echo(f"  events delivered   {summary.delivered:>8}")
+    click.echo(f"  duplicates sent    {summary.duplicates_sent:>8}")
+    click.echo(f"  delivery failures  {summary.failed:>8}")
+    click.echo(f"  processed          {counts.get('done', 0):>8}")
+    click.echo(f"  retrying           {counts.get('failed', 0):>8}  (came before their order)")
+    click.echo(f"  dead-lettered      {counts.get('dead', 0):>8}")
+    click.echo(f"  emails sent        {sink.count:>8}")
+    click.secho(f"\nDashboard: {base_url}/demo   Outbox: {base_url}/demo/outbox", fg="green")
+
+
+def _run_live(
+    app: Flask, shop_id: int, store: DemoStore, stop: threading.Event, *, speed: float
+) -> None:
+    """Play the store's future on its compressed clock and run the jobs on it, until stopped."""
+    click.echo(f"Live mode: one simulated hour per {3600 / speed:g} s; Ctrl-C stops.")
+    live = threading.Thread(target=store.play_live, kwargs={"stop": stop}, daemon=True)
+    live.start()
+    last_rollup = store.clock.now()
+    while not stop.is_set():
+        time.sleep(2.0)
+        simulated = store.clock.now()
+        run_flow_jobs(app, now=simulated)
+        if simulated - last_rollup >= timedelta(days=1):
+            refresh_read_models(app, shop_id, now=simulated)
+            last_rollup = simulated
         refresh_kpi_snapshots(app, shop_id)
-        counts = inbox_counts(app)
-        click.echo("")
-        click.secho("Demo store delivered", bold=True)
-        click.echo(f"  events delivered   {summary.delivered:>8}")
-        click.echo(f"  duplicates sent    {summary.duplicates_sent:>8}")
-        click.echo(f"  delivery failures  {summary.failed:>8}")
-        click.echo(f"  processed          {counts.get('done', 0):>8}")
-        click.echo(f"  retrying           {counts.get('failed', 0):>8}  (came before their order)")
-        click.echo(f"  dead-lettered      {counts.get('dead', 0):>8}")
-        click.echo(f"  emails sent        {sink.count:>8}")
-        click.secho(f"\nDashboard: {base_url}/demo   Outbox: {base_url}/demo/outbox", fg="green")
-        if args.no_live:
-            return
-        click.echo(f"Live mode: one simulated hour per {3600 / args.speed:g} s; Ctrl-C stops.")
-        live = threading.Thread(target=store.play_live, kwargs={"stop": stop}, daemon=True)
-        live.start()
-        last_rollup = store.clock.now()
-        while not stop.is_set():
-            time.sleep(2.0)
-            simulated = store.clock.now()
-            run_flow_jobs(app, now=simulated)
-            if simulated - last_rollup >= timedelta(days=1):
-                refresh_read_models(app, shop_id, now=simulated)
-                last_rollup = simulated
-            refresh_kpi_snapshots(app, shop_id)
-    except KeyboardInterrupt:
-        click.echo("\nStopping…")
-    finally:
-        stop.set()
-        server.shutdown()
-        sink.stop()
 
 
 if __name__ == "__main__":

@@ -11,199 +11,35 @@ deliveries twice with the same webhook id, and lets deliveries overtake each oth
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import queue
 import random
 import threading
-import time
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
-from dataclasses import dataclass
-from dataclasses import field
 from dataclasses import replace
-from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
+from typing import Literal
 
 import requests
 
-from shopify_app.demo import DEMO_SHOP_DOMAIN
+from shopify_app.demo.clock import SimulatedClock
+from shopify_app.demo.deliveries import MAX_FAILURES_KEPT
+from shopify_app.demo.deliveries import Delivery
+from shopify_app.demo.deliveries import DeliveryOptions
+from shopify_app.demo.deliveries import DeliverySummary
+from shopify_app.demo.deliveries import ProgressCallback
+from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopSimulation
-from shopify_app.gateway import API_VERSION
-from shopify_app.gateway.signatures import sign_webhook
 
 logger = logging.getLogger(__name__)
 
-_MAX_FAILURES_KEPT = 20
 _USER_AGENT = "Shopify-Captain-Hook"
 
 
-@dataclass(frozen=True)
-class WebhookTarget:
-    """Where and as whom to deliver: the app's base URL, its API secret and the shop."""
-
-    base_url: str
-    api_secret: str
-    shop_domain: str = DEMO_SHOP_DOMAIN
-    api_version: str = API_VERSION
-
-    @property
-    def url(self) -> str:
-        return self.base_url.rstrip("/") + "/webhooks"
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    """How Shopify-like the delivery is; the defaults are mild enough for a laptop."""
-
-    senders: int = 4
-    duplicate_share: float = 0.02
-    out_of_order_share: float = 0.05
-    shuffle_window: int = 8
-    max_attempts: int = 5
-    backoff_seconds: float = 0.1
-    max_backoff_seconds: float = 2.0
-    connect_timeout: float = 1.0
-    read_timeout: float = 5.0
-    seed: int = 7
-
-    def __post_init__(self) -> None:
-        if self.senders < 1:
-            raise ValueError("senders must be at least 1")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        for name in ("duplicate_share", "out_of_order_share"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1")
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One POST as Shopify would make it; a duplicate repeats the original's ids and body."""
-
-    topic: str
-    body: bytes
-    webhook_id: str
-    event_id: str
-    triggered_at: datetime
-    is_duplicate: bool = False
-
-    def headers(self, target: WebhookTarget) -> dict[str, str]:
-        triggered = self.triggered_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": self.topic,
-            "X-Shopify-Hmac-Sha256": sign_webhook(self.body, target.api_secret),
-            "X-Shopify-Shop-Domain": target.shop_domain,
-            "X-Shopify-API-Version": target.api_version,
-            "X-Shopify-Webhook-Id": self.webhook_id,
-            "X-Shopify-Event-Id": self.event_id,
-            "X-Shopify-Triggered-At": triggered,
-        }
-
-
-@dataclass
-class DeliverySummary:
-    """What a run did: unique events sent and acknowledged, extra copies, retries and failures."""
-
-    events: int = 0
-    delivered: int = 0
-    duplicates_sent: int = 0
-    retries: int = 0
-    failed: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    def merge(self, other: DeliverySummary) -> DeliverySummary:
-        """Return the sum of two runs (history then live)."""
-        return DeliverySummary(
-            events=self.events + other.events,
-            delivered=self.delivered + other.delivered,
-            duplicates_sent=self.duplicates_sent + other.duplicates_sent,
-            retries=self.retries + other.retries,
-            failed=self.failed + other.failed,
-            failures=(self.failures + other.failures)[:_MAX_FAILURES_KEPT],
-        )
-
-
-ProgressCallback = Callable[[Delivery], None]
-
-
-class SimulatedClock:
-    """A clock that stands at *start* until started, then runs *speed* times faster than real time.
-
-    Thread-safe: the player waits on it while the scheduler reads `now()` from other threads.
-    """
-
-    def __init__(
-        self,
-        start: datetime,
-        *,
-        speed: float = 3600.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if start.tzinfo is None:
-            raise ValueError("start must be an aware datetime")
-        if speed <= 0:
-            raise ValueError("speed must be positive")
-        self.start_at = start.astimezone(UTC)
-        self.speed = speed
-        self._monotonic = monotonic
-        self._started_real: float | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def is_running(self) -> bool:
-        return self._started_real is not None
-
-    def start(self) -> None:
-        """Start the clock from its start time; starting a running clock changes nothing."""
-        with self._lock:
-            if self._started_real is None:
-                self._started_real = self._monotonic()
-
-    def now(self) -> datetime:
-        """Return the simulated time (aware UTC)."""
-        started = self._started_real
-        if started is None:
-            return self.start_at
-        elapsed = (self._monotonic() - started) * self.speed
-        return self.start_at + timedelta(seconds=elapsed)
-
-    def wait_until(self, moment: datetime, stop: threading.Event) -> bool:
-        """Block until the simulated clock reaches *moment*; return False if *stop* was set."""
-        self.start()
-        while not stop.is_set():
-            remaining = (moment - self.now()).total_seconds() / self.speed
-            if remaining <= 0:
-                return True
-            stop.wait(min(remaining, 0.5))
-        return False
-
-
-_ID_NAMESPACE = uuid.UUID("6c0b5f0e-3a51-4f0b-9d1e-2f6a7f7d0c11")
-
-
-def _delivery_ids(position: int, topic: str, body: bytes) -> tuple[str, str]:
-    """Return (webhook id, event id), the same whenever the same stream is played again.
-
-    Replaying a stream therefore repeats its webhook ids and the app keeps each delivery once,
-    while a stream generated for another `now` or seed gets ids of its own.
-    """
-    digest = hashlib.sha256(body).hexdigest()
-    webhook_id = uuid.uuid5(_ID_NAMESPACE, f"{position}:{topic}:{digest}")
-    return str(webhook_id), str(uuid.uuid5(webhook_id, "event"))
-
-
-def _body(payload: dict[str, object]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class _Sender:
+class _SenderPool:
     """The worker side: a few threads, each with its own session, posting from one queue."""
 
     def __init__(
@@ -241,7 +77,13 @@ class _Sender:
             return True
         return False
 
+    def count(self, counter: Literal["events", "duplicates_sent", "retries"]) -> None:
+        """Add one to *counter* of the run's summary."""
+        with self.lock:
+            setattr(self.summary, counter, getattr(self.summary, counter) + 1)
+
     def finish(self) -> DeliverySummary:
+        """Let the senders finish what is queued, then return the run's summary."""
         for _ in self.threads:
             self.queue.put(None)
         for thread in self.threads:
@@ -291,8 +133,7 @@ class _Sender:
                     break
             if attempt == options.max_attempts:
                 break
-            with self.lock:
-                self.summary.retries += 1
+            self.count("retries")
             pause = min(options.backoff_seconds * 2 ** (attempt - 1), options.max_backoff_seconds)
             if self.stop.wait(pause):
                 return
@@ -307,7 +148,7 @@ class _Sender:
                 summary.delivered += 1
             else:
                 summary.failed += 1
-                if len(summary.failures) < _MAX_FAILURES_KEPT:
+                if len(summary.failures) < MAX_FAILURES_KEPT:
                     summary.failures.append(f"{delivery.topic} {delivery.webhook_id}: {problem}")
             if self.on_progress is not None:
                 try:
@@ -316,6 +157,46 @@ class _Sender:
                     logger.exception("The demo progress callback failed")
         if not ok:
             logger.warning("Demo delivery of %s failed: %s", delivery.topic, problem)
+
+
+class _ShuffleWindow:
+    """The next few deliveries: they go out a little shuffled, and duplicates one window late."""
+
+    def __init__(self, senders: _SenderPool, options: DeliveryOptions, rng: random.Random) -> None:
+        self._senders = senders
+        self._options = options
+        self._rng = rng
+        self._window: list[Delivery] = []
+        self._new_duplicates: list[Delivery] = []
+        self._due_duplicates: list[Delivery] = []
+
+    def add(self, delivery: Delivery) -> bool:
+        """Add *delivery*, sending the window once it is full; return False once stopped."""
+        self._senders.count("events")
+        self._window.append(delivery)
+        if self._rng.random() < self._options.duplicate_share:
+            self._new_duplicates.append(replace(delivery, is_duplicate=True))
+        return len(self._window) < self._options.shuffle_window or self.flush()
+
+    def flush(self) -> bool:
+        """Send the window and the duplicates due; return False once stopped."""
+        window = self._window
+        # Small local shuffles: a delivery may swap places with a neighbour in its window.
+        for index in range(len(window)):
+            if self._rng.random() < self._options.out_of_order_share:
+                other = self._rng.randrange(len(window))
+                window[index], window[other] = window[other], window[index]
+        # Duplicates go out one flush after their original, as a redelivery would.
+        batch = window + self._due_duplicates
+        self._due_duplicates = self._new_duplicates
+        self._new_duplicates = []
+        self._window = []
+        for delivery in batch:
+            if not self._senders.put(delivery):
+                return False
+            if delivery.is_duplicate:
+                self._senders.count("duplicates_sent")
+        return True
 
 
 def deliver(
@@ -336,64 +217,45 @@ def deliver(
     """
     options = options or DeliveryOptions()
     stop = stop or threading.Event()
-    rng = random.Random(f"{options.seed}-player")
-    sender = _Sender(target, options, stop, on_progress, session_factory)
-    sender.start()
-    window: list[Delivery] = []
-    new_duplicates: list[Delivery] = []
-    due_duplicates: list[Delivery] = []
-
-    def flush() -> bool:
-        # Small local shuffles: a delivery may swap places with a neighbour in its window.
-        for index in range(len(window)):
-            if rng.random() < options.out_of_order_share:
-                other = rng.randrange(len(window))
-                window[index], window[other] = window[other], window[index]
-        # Duplicates go out one flush after their original, as a redelivery would.
-        batch = window + due_duplicates
-        due_duplicates[:] = new_duplicates
-        new_duplicates.clear()
-        window.clear()
-        for delivery in batch:
-            if not sender.put(delivery):
-                return False
-            if delivery.is_duplicate:
-                with sender.lock:
-                    sender.summary.duplicates_sent += 1
-        return True
-
+    senders = _SenderPool(target, options, stop, on_progress, session_factory)
+    senders.start()
+    window = _ShuffleWindow(senders, options, random.Random(f"{options.seed}-player"))
     try:
-        for position, event in enumerate(events):
-            if stop.is_set():
-                break
-            if clock is not None and event.occurred_at > clock.now():
-                # Nothing that is due may wait behind an event from the future.
-                if not flush():
-                    break
-                if not clock.wait_until(event.occurred_at, stop):
-                    break
-            body = _body(event.payload)
-            webhook_id, event_id = _delivery_ids(position, event.topic, body)
-            delivery = Delivery(
-                topic=event.topic,
-                body=body,
-                webhook_id=webhook_id,
-                event_id=event_id,
-                triggered_at=event.occurred_at,
-            )
-            with sender.lock:
-                sender.summary.events += 1
-            window.append(delivery)
-            if rng.random() < options.duplicate_share:
-                new_duplicates.append(replace(delivery, is_duplicate=True))
-            if len(window) >= options.shuffle_window and not flush():
-                break
-        else:
-            if flush():
-                flush()
+        _play(events, window, clock=clock, stop=stop)
     finally:
-        summary = sender.finish()
+        summary = senders.finish()
     return summary
+
+
+def _play(
+    events: Iterable[DemoEvent],
+    window: _ShuffleWindow,
+    *,
+    clock: SimulatedClock | None,
+    stop: threading.Event,
+) -> None:
+    """Pass *events* through *window*, each at its moment on *clock* if there is one."""
+    for position, event in enumerate(events):
+        if stop.is_set() or not _wait_until_due(event, window, clock=clock, stop=stop):
+            return
+        if not window.add(Delivery.of_event(position, event)):
+            return
+    if window.flush():
+        window.flush()
+
+
+def _wait_until_due(
+    event: DemoEvent,
+    window: _ShuffleWindow,
+    *,
+    clock: SimulatedClock | None,
+    stop: threading.Event,
+) -> bool:
+    """Wait for *event*'s moment on *clock*; return False if *stop* was set meanwhile."""
+    if clock is None or event.occurred_at <= clock.now():
+        return True
+    # Nothing that is due may wait behind an event from the future.
+    return window.flush() and clock.wait_until(event.occurred_at, stop)
 
 
 class DemoStore:

@@ -19,9 +19,9 @@ from werkzeug.serving import make_server
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 from shopify_app.demo import DEMO_SHOP_DOMAIN
-from shopify_app.demo.player import DeliveryOptions
+from shopify_app.demo.deliveries import DeliveryOptions
+from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.player import DemoStore
-from shopify_app.demo.player import WebhookTarget
 from shopify_app.demo.player import deliver
 from shopify_app.local_run import install_demo_shop
 from shopify_app.local_run import refresh_read_models

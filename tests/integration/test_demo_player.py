@@ -28,14 +28,14 @@ from werkzeug.serving import make_server
 
 from shopify_app.db import Database
 from shopify_app.demo import DEMO_SHOP_DOMAIN
+from shopify_app.demo.clock import SimulatedClock
+from shopify_app.demo.deliveries import DeliveryOptions
+from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopSimulation
 from shopify_app.demo.generator import history
 from shopify_app.demo.generator import read_events
-from shopify_app.demo.player import DeliveryOptions
 from shopify_app.demo.player import DemoStore
-from shopify_app.demo.player import SimulatedClock
-from shopify_app.demo.player import WebhookTarget
 from shopify_app.demo.player import deliver
 from shopify_app.gateway import API_VERSION
 from shopify_app.gateway.signatures import is_valid_webhook_hmac

@@ -26,7 +26,7 @@ from shopify_app.demo.generator import ShopSimulation
 from shopify_app.demo.generator import event_to_json
 from shopify_app.demo.generator import history
 from shopify_app.demo.generator import read_events
-from shopify_app.demo.generator import season_factor
+from shopify_app.demo.generator.seasons import season_factor
 from webhooks.schemas import SCHEMAS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
