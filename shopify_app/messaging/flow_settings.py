@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.errors import AppError
+from shopify_app.messaging.rules import QuietHours
 from shopify_app.models import FlowSettings
 
 MESSAGING = "messaging"
@@ -78,12 +79,6 @@ class FlowConfig:
     flow: str
     enabled: bool
     params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
 
 
 @dataclass(frozen=True)

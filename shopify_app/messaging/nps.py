@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app.db import conflict_insert
 from shopify_app.errors import AppError
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.messaging.signed_links import make_token
 from shopify_app.messaging.signed_links import read_token
 from shopify_app.models import Customer

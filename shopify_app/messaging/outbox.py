@@ -1,36 +1,30 @@
-"""The messaging core every flow uses: plan, cancel, and the rules a message must pass to go out.
+"""The outbox every flow writes to: plan a message once per dedupe key, cancel what is pending.
 
 A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner calls
-`plan_message()` with a dedupe key; the sender (`shopify_app.messaging.sender`) later asks
-`decide()` what to do with each due message: cancel it (the flow's exit check), suppress it
-(consent), defer it (quiet hours, frequency cap), hold it out (control group) or send it.
+`plan_message()` with a dedupe key; the sender (`shopify_app.messaging.sender`) later settles
+each due message: cancel it (the flow's exit check), suppress it (consent), defer it (quiet hours,
+frequency cap), hold it out (control group) or send it, by the rules of `messaging.rules`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-from zoneinfo import ZoneInfoNotFoundError
 
 from marshmallow import Schema
 from sqlalchemy import and_
 from sqlalchemy import delete
-from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shopify_app.db import conflict_insert
-from shopify_app.messaging.flow_settings import QuietHours
+from shopify_app.messaging.rules import buyer_messages
+from shopify_app.messaging.rules import is_in_holdout
 from shopify_app.models import Customer
 from shopify_app.models import EmailSuppression
 from shopify_app.models import Message
@@ -48,8 +42,6 @@ ExitCheck = Callable[[Session, Message, datetime], str | None]
 
 SendContext = Callable[..., dict[str, Any]]
 """`send_context(session, message, *, app_url, secret_key) -> dict`: context added at send time."""
-
-HARD_BLOCKING_CONSENT = frozenset({"unsubscribed", "redacted", "invalid"})
 
 
 @dataclass(frozen=True)
@@ -154,129 +146,6 @@ def cancel_pending(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def is_in_holdout(*, shop_id: int, flow: str, buyer: str, share: float) -> bool:
-    """Tell whether *buyer* is in the flow's control group: stable, and about *share* of buyers."""
-    if share <= 0:
-        return False
-    digest = hashlib.sha256(f"{shop_id}:{flow}:{buyer}".encode()).digest()
-    bucket = int.from_bytes(digest[:8], "big") / 2**64
-    return bucket < share
-
-
-def shop_zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def quiet_hours_end(now: datetime, *, zone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
-    """Return when the quiet hours around *now* end (aware UTC), or None when *now* is not quiet.
-
-    Wall-clock times are read in the shop's zone, so the window stays 21:00-08:00 local on both
-    sides of a DST change.
-    """
-    if quiet is None:
-        return None
-    local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    start, end = quiet.start, quiet.end
-    if start < end:
-        inside = start <= clock < end
-        end_date = local.date()
-    else:  # the window wraps past midnight
-        inside = clock >= start or clock < end
-        end_date = local.date() + timedelta(days=1) if clock >= start else local.date()
-    if not inside:
-        return None
-    wall = datetime.combine(end_date, end, tzinfo=zone)
-    # Round-trip through UTC so a wall time inside a spring-forward gap lands on a real instant.
-    return wall.astimezone(ZoneInfo("UTC")).astimezone(now.tzinfo)
-
-
-def frequency_cap_until(
-    session: Session,
-    *,
-    shop_id: int,
-    customer_id: int | None,
-    email: str | None,
-    cap: timedelta,
-    now: datetime,
-) -> datetime | None:
-    """Return when the buyer may get the next marketing email, or None when they may now."""
-    if cap <= timedelta(0):
-        return None
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
-    if email:
-        buyers.append(Message.email == email)
-    if not buyers:
-        return None
-    latest = session.scalar(
-        select(func.max(func.coalesce(Message.sent_at, Message.claimed_at))).where(
-            Message.shop_id == shop_id,
-            Message.is_marketing.is_(True),
-            or_(*buyers),
-            or_(
-                and_(Message.status == MessageStatus.SENT, Message.sent_at > now - cap),
-                and_(
-                    Message.status.in_((MessageStatus.CLAIMED, MessageStatus.NEEDS_REVIEW)),
-                    Message.claimed_at > now - cap,
-                ),
-            ),
-        )
-    )
-    if latest is None:
-        return None
-    latest = _aware(latest)
-    return latest + cap if latest + cap > now else None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def suppression_reason(
-    session: Session,
-    *,
-    shop_id: int,
-    customer: Customer | None,
-    email: str | None,
-    is_marketing: bool,
-    audience_everyone: bool = False,
-) -> str | None:
-    """Return why the address must not get this message, or None when it may.
-
-    Unsubscribed, redacted and bounced addresses never get anything; marketing needs consent
-    unless the merchant widened the audience to everyone who gave an email at checkout.
-    """
-    if not email:
-        return "no_email"
-    if customer is not None:
-        if customer.redacted_at is not None:
-            return "redacted"
-        if customer.email_bounced_at is not None:
-            return "bounced"
-        if customer.unsubscribed_at is not None:
-            return "unsubscribed"
-    suppressed = session.scalar(
-        select(EmailSuppression.reason).where(
-            EmailSuppression.shop_id == shop_id, EmailSuppression.email == email
-        )
-    )
-    if suppressed:
-        return suppressed
-    state = (customer.email_consent_state or "").lower() if customer is not None else ""
-    if state in HARD_BLOCKING_CONSENT:
-        return state if state != "invalid" else "bounced"
-    if not is_marketing:
-        return None
-    if state == "subscribed":
-        return None
-    return None if audience_everyone else "not_subscribed"
-
-
 def record_suppression(
     session: Session,
     *,
@@ -307,14 +176,9 @@ def cancel_pending_for_buyer(
     marketing_only: bool = True,
 ) -> int:
     """Cancel the buyer's messages not sent yet (after an unsubscribe, bounce or redaction)."""
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
-    if email:
-        buyers.append(Message.email == email)
-    if not buyers:
+    condition = buyer_messages(customer_id, email)
+    if condition is None:
         return 0
-    condition = or_(*buyers)
     if marketing_only:
         condition = and_(condition, Message.is_marketing.is_(True))
     return cancel_pending(session, shop_id=shop_id, reason=reason, now=now, where=condition)
@@ -324,15 +188,10 @@ def redact_customer_messages(
     session: Session, *, shop_id: int, customer_id: int | None, email: str | None, now: datetime
 ) -> int:
     """Erase a buyer's personal data from the outbox (privacy redaction); keep the counts."""
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
     normalized = normalize_email(email)
-    if normalized:
-        buyers.append(Message.email == normalized)
-    if not buyers:
+    condition = buyer_messages(customer_id, normalized)
+    if condition is None:
         return 0
-    condition = or_(*buyers)
     emails = set(
         session.scalars(
             select(Message.email)
@@ -377,16 +236,13 @@ def export_outbox(
     session: Session, shop: Shop, customer: Customer | None, email: str | None
 ) -> list[dict[str, Any]]:
     """Join `privacy.export_customer_data`: the lifecycle emails planned for the customer."""
-    buyers = []
-    if customer is not None:
-        buyers.append(Message.customer_id == customer.id)
-    normalized = normalize_email(email)
-    if normalized:
-        buyers.append(Message.email == normalized)
-    if not buyers:
+    condition = buyer_messages(
+        customer.id if customer is not None else None, normalize_email(email)
+    )
+    if condition is None:
         return []
     rows = session.scalars(
-        select(Message).where(Message.shop_id == shop.id, or_(*buyers)).order_by(Message.id)
+        select(Message).where(Message.shop_id == shop.id, condition).order_by(Message.id)
     )
     return [
         {

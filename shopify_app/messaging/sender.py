@@ -31,6 +31,7 @@ from shopify_app.adapters.smtp import Mailer
 from shopify_app.adapters.smtp import MailError
 from shopify_app.adapters.smtp import OutgoingEmail
 from shopify_app.messaging import outbox as messaging
+from shopify_app.messaging import rules
 from shopify_app.messaging.flow_settings import MessagingRules
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.flow_settings import load_messaging_rules
@@ -226,7 +227,7 @@ def _decide(
         return _finish(message, MessageStatus.CANCELLED, reason, now)
     customer = session.get(Customer, message.customer_id) if message.customer_id else None
     audience_everyone = bool(flow.audience_param and params.get(flow.audience_param) == "everyone")
-    suppressed = messaging.suppression_reason(
+    suppressed = rules.suppression_reason(
         session,
         shop_id=message.shop_id,
         customer=customer,
@@ -236,8 +237,8 @@ def _decide(
     )
     if suppressed:
         return _finish(message, MessageStatus.SUPPRESSED, suppressed, now)
-    zone = messaging.shop_zone(state.shop.iana_timezone)
-    quiet_end = messaging.quiet_hours_end(now, zone=zone, quiet=state.rules.quiet_hours)
+    zone = rules.shop_zone(state.shop.iana_timezone)
+    quiet_end = rules.quiet_hours_end(now, zone=zone, quiet=state.rules.quiet_hours)
     if quiet_end is not None:
         return _defer(message, quiet_end, "quiet_hours", now)
     if message.is_marketing and not message.is_holdout:
@@ -247,7 +248,7 @@ def _decide(
             buyer_keys.add(f"c:{message.customer_id}")
         if cap > timedelta(0) and buyer_keys & buyers:
             return _defer(message, now + cap, "frequency_cap", now)
-        until = messaging.frequency_cap_until(
+        until = rules.frequency_cap_until(
             session,
             shop_id=message.shop_id,
             customer_id=message.customer_id,
@@ -331,7 +332,7 @@ def _deliver(
 
 
 def _hard_block(session: Session, message: Message, customer: Customer | None) -> str | None:
-    return messaging.suppression_reason(
+    return rules.suppression_reason(
         session,
         shop_id=message.shop_id,
         customer=customer,

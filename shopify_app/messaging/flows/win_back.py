@@ -33,6 +33,7 @@ from shopify_app.messaging.flow_settings import HoldoutParamsSchema
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.models import Customer
 from shopify_app.models import CustomerPrediction
 from shopify_app.models import Message
@@ -103,7 +104,7 @@ def overdue_customers(
     shop = session.get(Shop, shop_id)
     if shop is None:
         return {}
-    zone = messaging.shop_zone(shop.iana_timezone)
+    zone = shop_zone(shop.iana_timezone)
     today = now.astimezone(zone).date()
     latest_due = today - timedelta(days=margin.days)
     overdue: dict[int, tuple[date, datetime]] = {}

@@ -22,7 +22,7 @@ from shopify_app.errors import AppError
 from shopify_app.messaging.attribution import FlowStepResult
 from shopify_app.messaging.attribution import GroupResult
 from shopify_app.messaging.attribution import load_flow_results
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("flow_results_api", __name__)

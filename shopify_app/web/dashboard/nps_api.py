@@ -17,7 +17,7 @@ from shopify_app.analytics.kpis import EARLIEST_DAY
 from shopify_app.analytics.kpis import LATEST_DAY
 from shopify_app.db import get_session
 from shopify_app.messaging import nps
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.web.auth.session_guard import current_shop
 
 bp = Blueprint("nps_api", __name__)
