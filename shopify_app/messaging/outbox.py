@@ -23,6 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shopify_app.db import conflict_insert
+from shopify_app.messaging.flow_params import PARAMS_SCHEMAS
 from shopify_app.messaging.rules import buyer_messages
 from shopify_app.messaging.rules import is_in_holdout
 from shopify_app.models import Customer
@@ -43,23 +44,33 @@ ExitCheck = Callable[[Session, Message, datetime], str | None]
 SendContext = Callable[..., dict[str, Any]]
 """`send_context(session, message, *, app_url, secret_key) -> dict`: context added at send time."""
 
+SampleContext = Callable[[Shop | None], dict[str, Any]]
+"""`sample_context(shop) -> dict`: made-up data, shaped like the real one, to preview with."""
+
 
 @dataclass(frozen=True)
 class FlowDefinition:
-    """What the core needs to know about a flow; register it in `flows.FLOWS`."""
+    """What the core needs to know about a flow; register it in `flows.FLOWS`.
+
+    Its parameters and their defaults are declared under its name in `flow_params`.
+    """
 
     name: str
     priority: int  # lower goes first when the frequency cap allows only one message
     is_marketing: bool
     template: str  # templates/emails/<template>.{subject.txt,html,txt}
-    params_schema: type[Schema]
     plan: Planner
     exit_reason: ExitCheck
-    enabled_by_default: bool = True
     # Whether the flow's settings can widen the audience to everyone who gave an email.
     audience_param: str | None = None
     # Context computed right before rendering, e.g. signed links that need the message id.
     send_context: SendContext | None = None
+    # What the merchant's edited template is checked and previewed with.
+    sample_context: SampleContext | None = None
+
+    @property
+    def params_schema(self) -> type[Schema]:
+        return PARAMS_SCHEMAS[self.name]
 
 
 @dataclass

@@ -35,6 +35,7 @@ from shopify_app.messaging import rules
 from shopify_app.messaging.flow_settings import MessagingRules
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.flow_settings import load_messaging_rules
+from shopify_app.messaging.flows import FLOWS
 from shopify_app.messaging.signed_links import make_token
 from shopify_app.messaging.templates import RenderedEmail
 from shopify_app.messaging.templates import TemplateOverride
@@ -208,8 +209,6 @@ def _decide(
     shops: dict[int, _ShopState],
     buyers: set[str],
 ) -> str:
-    from shopify_app.messaging.flows import FLOWS
-
     state = _shop_state(session, message.shop_id, shops)
     flow = FLOWS.get(message.flow)
     if flow is None:
@@ -298,8 +297,6 @@ def _deliver(
     report: SendReport,
     override_loader: OverrideLoader | None,
 ) -> None:
-    from shopify_app.messaging.flows import FLOWS
-
     with session_factory() as session, session.begin():
         message = session.get(Message, message_id)
         if message is None or message.status != MessageStatus.CLAIMED:
@@ -349,8 +346,6 @@ def _compose(
     config: SenderConfig,
     override_loader: OverrideLoader | None,
 ) -> OutgoingEmail:
-    from shopify_app.messaging.flows import FLOWS
-
     flow = FLOWS[message.flow]
     link = unsubscribe_url(config, message)
     context: dict[str, Any] = {

@@ -13,16 +13,13 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import fields
-from marshmallow import validate
 from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
-from shopify_app.messaging.flow_settings import StepDelaysMixin
+from shopify_app.messaging.flow_params import ABANDONED_CHECKOUT
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -30,27 +27,13 @@ from shopify_app.models import Checkout
 from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import Order
+from shopify_app.models import Shop
 
 logger = logging.getLogger(__name__)
 
-NAME = "abandoned_checkout"
+NAME = ABANDONED_CHECKOUT
 GRACE = timedelta(hours=24)
 """How long after a step's time it may still be planned (e.g. after the scheduler was down)."""
-
-
-class AbandonedCheckoutParamsSchema(HoldoutParamsSchema, StepDelaysMixin):
-    step_delays_hours = fields.List(
-        fields.Float(),
-        load_default=lambda: [1.0, 24.0, 72.0],
-        validate=validate.Length(max=5, error="at most 5 steps"),
-    )
-    audience = fields.String(
-        load_default="subscribers",
-        validate=validate.OneOf(
-            ["subscribers", "everyone"],
-            error="choose 'subscribers' (email marketing consent) or 'everyone' who gave an email",
-        ),
-    )
 
 
 def buyer_key(checkout: Checkout) -> str | None:
@@ -237,13 +220,30 @@ def _context(session: Session, checkout: Checkout) -> dict[str, Any]:
     }
 
 
+def sample_context(shop: Shop | None) -> dict[str, Any]:
+    """Return made-up data to preview the template with (titles show that markup is escaped)."""
+    return {
+        "lines": [
+            {
+                "title": "Tea & Honey <Gift Box>",
+                "variant_title": "Large",
+                "quantity": 2,
+                "price": "19.50",
+            },
+        ],
+        "currency": shop.currency if shop else "USD",
+        "total_price": "39.00",
+        "checkout_url": "https://example.myshopify.com/checkouts/sample/recover",
+    }
+
+
 FLOW = FlowDefinition(
     name=NAME,
     priority=10,
     is_marketing=True,
     template="abandoned_checkout",
-    params_schema=AbandonedCheckoutParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
     audience_param="audience",
+    sample_context=sample_context,
 )

@@ -18,17 +18,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validate
-from marshmallow import validates
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
+from shopify_app.messaging.flow_params import REPLENISHMENT
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -41,32 +37,11 @@ from shopify_app.models import Shop
 
 logger = logging.getLogger(__name__)
 
-NAME = "replenishment"
+NAME = REPLENISHMENT
 PLANNING_LOOKBACK = timedelta(days=3)
 """Orders are planned for when they arrive; this covers a scheduler that was down for a while."""
 MIN_LEAD = timedelta(days=1)
 """Never remind sooner than this after the order itself."""
-
-
-class ReplenishmentParamsSchema(HoldoutParamsSchema):
-    reminder_days_before = fields.Integer(
-        load_default=5, validate=validate.Range(0, 60, error="must be between 0 and 60 days")
-    )
-    min_repeat_pairs = fields.Integer(
-        load_default=5, validate=validate.Range(2, 1000, error="must be at least 2 repeat pairs")
-    )
-    use_learned_intervals = fields.Boolean(load_default=True)
-    # Merchant-set days one unit lasts, keyed "<product_id>" or "<product_id>:<variant_id>".
-    intervals = fields.Dict(keys=fields.String(), values=fields.Float(), load_default=dict)
-
-    @validates("intervals")
-    def check_intervals(self, value: dict[str, float], **_: Any) -> None:
-        for key, days in value.items():
-            parts = key.split(":")
-            if len(parts) > 2 or not all(p.isdigit() for p in parts):
-                raise ValidationError(f"{key!r} is not '<product id>[:<variant id>]'")
-            if not 1 <= days <= 730:
-                raise ValidationError(f"{key!r}: days must be between 1 and 730")
 
 
 def _merchant_interval(
@@ -320,12 +295,29 @@ def exit_reason(session: Session, message: Message, now: datetime) -> str | None
     return "reordered" if reordered else None
 
 
+def sample_context(shop: Shop | None) -> dict[str, Any]:
+    """Return made-up data to preview the template with (titles show that markup is escaped)."""
+    return {
+        "product": {
+            "id": 1,
+            "variant_id": 11,
+            "title": "Tea & Honey <Gift Box>",
+            "variant_title": "Large",
+        },
+        "quantity": 2,
+        "ordered_at": "2026-03-01T10:00:00+00:00",
+        "runs_out_at": "2026-04-01T10:00:00+00:00",
+        "days_left": 5,
+        "reorder_url": "https://example.myshopify.com/cart/11:2",
+    }
+
+
 FLOW = FlowDefinition(
     name=NAME,
     priority=20,
     is_marketing=True,
     template="replenishment",
-    params_schema=ReplenishmentParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
+    sample_context=sample_context,
 )

@@ -21,15 +21,13 @@ from datetime import time
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import fields
-from marshmallow import validate
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
+from shopify_app.messaging.flow_params import WIN_BACK
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -45,25 +43,11 @@ from shopify_app.predictions.scoring import ModelStatus
 
 logger = logging.getLogger(__name__)
 
-NAME = "win_back"
+NAME = WIN_BACK
 MAX_OVERDUE = timedelta(days=365)
 """Customers overdue longer than this are not written to (stale addresses hurt deliverability)."""
 GAP_LOOKBACK_DAYS = 365
 """The median gap is taken over the repeat orders of the last year."""
-
-
-class WinBackParamsSchema(HoldoutParamsSchema):
-    margin_days = fields.Integer(
-        load_default=14, validate=validate.Range(0, 180, error="must be between 0 and 180 days")
-    )
-    median_gap_factor = fields.Float(
-        load_default=1.5,
-        validate=validate.Range(1.0, 10.0, error="must be between 1.0 and 10.0 times the gap"),
-    )
-    resend_after_days = fields.Integer(
-        load_default=90,
-        validate=validate.Range(30, 730, error="must be between 30 and 730 days"),
-    )
 
 
 def median_gap_days(session: Session, *, shop_id: int, today: date) -> float | None:
@@ -255,7 +239,7 @@ def _ordered_since(
     return "ordered" if ordered else None
 
 
-def sample_context() -> dict[str, Any]:
+def sample_context(shop: Shop | None) -> dict[str, Any]:
     """Return made-up data to preview the template with."""
     return {
         "recipient": {"first_name": "Alex <Sample>"},
@@ -270,7 +254,7 @@ FLOW = FlowDefinition(
     priority=40,
     is_marketing=True,
     template="win_back",
-    params_schema=WinBackParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
+    sample_context=sample_context,
 )
