@@ -1,7 +1,7 @@
 """The outbox every flow writes to: plan a message once per dedupe key, cancel what is pending.
 
-A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner calls
-`plan_message()` with a dedupe key; the sender (`shopify_app.messaging.sender`) later settles
+A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner hands its
+`PlannedMessage`s to `plan_messages()`; the sender (`shopify_app.messaging.sender`) later settles
 each due message: cancel it (the flow's exit check), suppress it (consent), defer it (quiet hours,
 frequency cap), hold it out (control group) or send it, by the rules of `messaging.rules`.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -139,6 +140,31 @@ def plan_message(
         .returning(Message.id)
     )
     return session.execute(statement).scalar_one_or_none() is not None
+
+
+def plan_messages(
+    session: Session,
+    *,
+    shop_id: int,
+    messages: Iterable[PlannedMessage],
+    holdout_share: float,
+    now: datetime,
+    noun: str,
+) -> int:
+    """Plan each of *messages* (see `plan_message()`); log and return how many were new.
+
+    *messages* is read one at a time, so a planner may cancel what a message replaces right
+    before handing it over.
+    """
+    planned = sum(
+        plan_message(
+            session, shop_id=shop_id, message=message, holdout_share=holdout_share, now=now
+        )
+        for message in messages
+    )
+    if planned:
+        logger.info("Planned %d %s", planned, noun, extra={"shop_id": shop_id})
+    return planned
 
 
 def cancel_pending(

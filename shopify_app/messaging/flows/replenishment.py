@@ -9,9 +9,10 @@ cancelled when the customer reorders the product first.
 
 from __future__ import annotations
 
-import logging
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
@@ -34,8 +35,6 @@ from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import ReplenishmentInterval
 from shopify_app.models import Shop
-
-logger = logging.getLogger(__name__)
 
 NAME = REPLENISHMENT
 PLANNING_LOOKBACK = timedelta(days=3)
@@ -113,6 +112,33 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
         )
         .order_by(Order.customer_id, OrderLine.product_id, Order.processed_at)
     )
+    entries = _repeat_gaps(rows)
+    session.execute(delete(ReplenishmentInterval).where(ReplenishmentInterval.shop_id == shop_id))
+    learned = 0
+    for (product_id, variant_id), gaps in entries:
+        if len(gaps) < minimum:
+            continue
+        session.add(
+            ReplenishmentInterval(
+                shop_id=shop_id,
+                product_id=product_id,
+                variant_id=variant_id,
+                days_per_unit=Decimal(str(round(statistics.median(gaps), 2))),
+                repeat_pairs=len(gaps),
+                computed_at=now,
+            )
+        )
+        learned += 1
+    session.flush()
+    return learned
+
+
+def _repeat_gaps(rows: Iterable[Any]) -> list[tuple[tuple[int, int], list[float]]]:
+    """Return the days per unit between a customer's purchases, by (product, variant or 0).
+
+    *rows* are (customer, product, variant, processed_at, quantity, refunded), ordered by customer,
+    product and time.
+    """
     product_gaps: dict[int, list[float]] = defaultdict(list)
     variant_gaps: dict[tuple[int, int], list[float]] = defaultdict(list)
     previous: dict[tuple[int, int], tuple[datetime, int]] = {}
@@ -134,26 +160,8 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
                 if gap is not None:
                     variant_gaps[(product_id, variant_id)].append(gap)
             previous_variant[vkey] = (processed_at, units)
-    session.execute(delete(ReplenishmentInterval).where(ReplenishmentInterval.shop_id == shop_id))
-    learned = 0
-    entries = [((pid, 0), gaps) for pid, gaps in product_gaps.items()]
-    entries += list(variant_gaps.items())
-    for (product_id, variant_id), gaps in entries:
-        if len(gaps) < minimum:
-            continue
-        session.add(
-            ReplenishmentInterval(
-                shop_id=shop_id,
-                product_id=product_id,
-                variant_id=variant_id,
-                days_per_unit=Decimal(str(round(statistics.median(gaps), 2))),
-                repeat_pairs=len(gaps),
-                computed_at=now,
-            )
-        )
-        learned += 1
-    session.flush()
-    return learned
+    entries = [((product_id, 0), gaps) for product_id, gaps in product_gaps.items()]
+    return entries + list(variant_gaps.items())
 
 
 def _gap_per_unit(previous: tuple[datetime, int], processed_at: datetime) -> float | None:
@@ -183,78 +191,117 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         )
         .order_by(Order.processed_at)
     )
-    planned = 0
-    for order in orders:
-        email = messaging.normalize_email(order.email)
-        customer = session.get(Customer, order.customer_id) if order.customer_id else None
-        if customer is not None and customer.email:
-            email = messaging.normalize_email(customer.email)
-        if email is None:
+    reminders = (
+        reminder
+        for order in orders
+        for reminder in _reminders(
+            session, order, shop=shop, params=config.params, lead=lead, now=now
+        )
+    )
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=reminders,
+        holdout_share=float(config.params["holdout_share"]),
+        now=now,
+        noun="replenishment reminders",
+    )
+
+
+def _reminders(
+    session: Session,
+    order: Order,
+    *,
+    shop: Shop,
+    params: dict[str, Any],
+    lead: timedelta,
+    now: datetime,
+) -> Iterator[PlannedMessage]:
+    """Yield a reminder for each line of *order* whose interval is known.
+
+    A reorder supersedes the reminder of the earlier purchase of the same product.
+    """
+    customer = session.get(Customer, order.customer_id) if order.customer_id else None
+    email = messaging.normalize_email(
+        customer.email if customer and customer.email else order.email
+    )
+    if email is None:
+        return
+    buyer = f"c:{order.customer_id}" if order.customer_id else f"e:{email}"
+    for line in order.lines:
+        units = line.quantity - (line.refunded_quantity or 0)
+        if line.product_id is None or units <= 0:
             continue
-        buyer = f"c:{order.customer_id}" if order.customer_id else f"e:{email}"
-        for line in order.lines:
-            if line.product_id is None:
-                continue
-            units = line.quantity - (line.refunded_quantity or 0)
-            if units <= 0:
-                continue
-            days = interval_days(
-                session,
-                shop_id=shop_id,
-                params=config.params,
-                product_id=line.product_id,
-                variant_id=line.variant_id,
-            )
-            if days is None:
-                continue
-            runs_out = order.processed_at + timedelta(days=days * units)
-            due_at = max(runs_out - lead, order.processed_at + MIN_LEAD)
-            series = f"{buyer}:p{line.product_id}"
-            # A reorder supersedes the reminder of the earlier purchase.
-            messaging.cancel_pending(
-                session,
-                shop_id=shop_id,
-                reason="reordered",
-                now=now,
-                where=(Message.flow == NAME)
-                & (Message.series_key == series)
-                & (Message.order_id != order.id),
-            )
-            message = PlannedMessage(
-                flow=FLOW,
-                step=1,
-                dedupe_key=f"{NAME}:{order.id}:{line.product_id}:{line.variant_id or 0}",
-                due_at=due_at,
-                email=email,
-                customer_id=order.customer_id,
-                series_key=series,
-                order_id=order.id,
-                context={
-                    "product": {
-                        "id": line.product_id,
-                        "variant_id": line.variant_id,
-                        "title": line.title or "your product",
-                        "variant_title": line.variant_title,
-                    },
-                    "quantity": units,
-                    "ordered_at": order.processed_at.isoformat(),
-                    "runs_out_at": runs_out.isoformat(),
-                    "days_left": max(int(lead.days), 0),
-                    "reorder_url": _reorder_url(shop, line.variant_id, units, line.title),
-                    "recipient": {"first_name": customer.first_name if customer else None},
-                },
-            )
-            if messaging.plan_message(
-                session,
-                shop_id=shop_id,
-                message=message,
-                holdout_share=float(config.params["holdout_share"]),
-                now=now,
-            ):
-                planned += 1
-    if planned:
-        logger.info("Planned %d replenishment reminders", planned, extra={"shop_id": shop_id})
-    return planned
+        days = interval_days(
+            session,
+            shop_id=order.shop_id,
+            params=params,
+            product_id=line.product_id,
+            variant_id=line.variant_id,
+        )
+        if days is None:
+            continue
+        series = f"{buyer}:p{line.product_id}"
+        messaging.cancel_pending(
+            session,
+            shop_id=order.shop_id,
+            reason="reordered",
+            now=now,
+            where=(Message.flow == NAME)
+            & (Message.series_key == series)
+            & (Message.order_id != order.id),
+        )
+        yield _reminder(
+            order,
+            line,
+            customer,
+            shop=shop,
+            email=email,
+            series=series,
+            units=units,
+            days=days,
+            lead=lead,
+        )
+
+
+def _reminder(
+    order: Order,
+    line: OrderLine,
+    customer: Customer | None,
+    *,
+    shop: Shop,
+    email: str,
+    series: str,
+    units: int,
+    days: float,
+    lead: timedelta,
+) -> PlannedMessage:
+    """Return the reminder for *units* of *line*, lasting *days* each, due *lead* before."""
+    runs_out = order.processed_at + timedelta(days=days * units)
+    return PlannedMessage(
+        flow=FLOW,
+        step=1,
+        dedupe_key=f"{NAME}:{order.id}:{line.product_id}:{line.variant_id or 0}",
+        due_at=max(runs_out - lead, order.processed_at + MIN_LEAD),
+        email=email,
+        customer_id=order.customer_id,
+        series_key=series,
+        order_id=order.id,
+        context={
+            "product": {
+                "id": line.product_id,
+                "variant_id": line.variant_id,
+                "title": line.title or "your product",
+                "variant_title": line.variant_title,
+            },
+            "quantity": units,
+            "ordered_at": order.processed_at.isoformat(),
+            "runs_out_at": runs_out.isoformat(),
+            "days_left": max(int(lead.days), 0),
+            "reorder_url": _reorder_url(shop, line.variant_id, units, line.title),
+            "recipient": {"first_name": customer.first_name if customer else None},
+        },
+    )
 
 
 def _reorder_url(shop: Shop, variant_id: int | None, units: int, title: str | None) -> str:

@@ -12,7 +12,7 @@ never get it.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -35,8 +35,6 @@ from shopify_app.models import Message
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Shop
-
-logger = logging.getLogger(__name__)
 
 NAME = REVIEW_REQUEST
 GRACE = timedelta(days=3)
@@ -139,7 +137,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     shop = session.get(Shop, shop_id)
     if not config.enabled or shop is None:
         return 0
-    planned = 0
     due = _due_fulfillments(
         session,
         shop_id=shop_id,
@@ -147,6 +144,20 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         after_fulfillment=timedelta(days=int(config.params["days_after_fulfillment"])),
         now=now,
     )
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=_requests(session, due),
+        holdout_share=float(config.params["holdout_share"]),
+        now=now,
+        noun="review requests",
+    )
+
+
+def _requests(
+    session: Session, due: list[tuple[Fulfillment, datetime]]
+) -> Iterator[PlannedMessage]:
+    """Yield a request for the order of each due fulfillment that still has something to review."""
     for fulfillment, due_at in due:
         order = session.get(Order, fulfillment.order_id)
         if order is None or order.is_test or exit_reason_for_order(order) is not None:
@@ -156,7 +167,7 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         email = email or messaging.normalize_email(order.email)
         if email is None:
             continue
-        message = PlannedMessage(
+        yield PlannedMessage(
             flow=FLOW,
             step=1,
             dedupe_key=f"{NAME}:{order.id}",
@@ -169,17 +180,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
                 "recipient": {"first_name": customer.first_name if customer else None},
             },
         )
-        if messaging.plan_message(
-            session,
-            shop_id=shop_id,
-            message=message,
-            holdout_share=float(config.params["holdout_share"]),
-            now=now,
-        ):
-            planned += 1
-    if planned:
-        logger.info("Planned %d review requests", planned, extra={"shop_id": shop_id})
-    return planned
 
 
 def exit_reason_for_order(order: Order) -> str | None:
