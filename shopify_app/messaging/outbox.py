@@ -221,6 +221,33 @@ def cancel_pending_for_buyer(
     return cancel_pending(session, shop_id=shop_id, reason=reason, now=now, where=condition)
 
 
+def suppress_recipient(
+    session: Session, *, message: Message, reason: str, now: datetime, marketing_only: bool = True
+) -> int:
+    """Never email *message*'s address again, and cancel what is pending for its buyer.
+
+    Return how many pending messages were cancelled (only marketing ones if *marketing_only*).
+    """
+    assert message.email is not None
+    record_suppression(
+        session,
+        shop_id=message.shop_id,
+        email=message.email,
+        reason=reason,
+        message_id=message.id,
+        now=now,
+    )
+    return cancel_pending_for_buyer(
+        session,
+        shop_id=message.shop_id,
+        customer_id=message.customer_id,
+        email=message.email,
+        reason=reason,
+        now=now,
+        marketing_only=marketing_only,
+    )
+
+
 def redact_customer_messages(
     session: Session, *, shop_id: int, customer_id: int | None, email: str | None, now: datetime
 ) -> int:
