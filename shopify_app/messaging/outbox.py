@@ -97,6 +97,14 @@ def normalize_email(email: str | None) -> str | None:
     return cleaned or None
 
 
+def buyer_key(customer_id: int | None, email: str | None) -> str | None:
+    """Name one buyer in series keys: the customer when known, else the normalized address."""
+    if customer_id is not None:
+        return f"c:{customer_id}"
+    normalized = normalize_email(email)
+    return f"e:{normalized}" if normalized else None
+
+
 def plan_message(
     session: Session,
     *,

@@ -34,13 +34,6 @@ GRACE = timedelta(hours=24)
 """How long after a step's time it may still be planned (e.g. after the scheduler was down)."""
 
 
-def buyer_key(checkout: Checkout) -> str | None:
-    if checkout.customer_id is not None:
-        return f"c:{checkout.customer_id}"
-    email = messaging.normalize_email(checkout.email)
-    return f"e:{email}" if email else None
-
-
 def _last_update(checkout: Checkout) -> datetime:
     return checkout.shopify_updated_at or checkout.shopify_created_at or checkout.created_at
 
@@ -157,7 +150,7 @@ def _reminders(
     )
     for checkout in candidates:
         reason = exit_reason_for_checkout(session, checkout)
-        series = buyer_key(checkout)
+        series = messaging.buyer_key(checkout.customer_id, checkout.email)
         if reason is not None:
             if reason == "replaced" and series:
                 _cancel_series(

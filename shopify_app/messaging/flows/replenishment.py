@@ -227,7 +227,7 @@ def _reminders(
     )
     if email is None:
         return
-    buyer = f"c:{order.customer_id}" if order.customer_id else f"e:{email}"
+    buyer = messaging.buyer_key(order.customer_id, email)
     for line in order.lines:
         units = line.quantity - (line.refunded_quantity or 0)
         if line.product_id is None or units <= 0:
