@@ -114,46 +114,47 @@ class SMTPMailer:
             if self.username:
                 connection.login(self.username, self.password or "")
             connection.send_message(mime, from_addr=email.from_address, to_addrs=[email.to])
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            raise MailError(
-                f"recipient refused: {code} {_decode(text)}",
-                code=code,
-                is_permanent=code >= 500,
-                is_recipient_problem=True,
-            ) from exc
-        except smtplib.SMTPSenderRefused as exc:
-            raise MailError(
-                f"sender refused: {exc.smtp_code} {_decode(exc.smtp_error)}",
-                code=exc.smtp_code,
-                is_permanent=exc.smtp_code >= 500,
-            ) from exc
-        except smtplib.SMTPDataError as exc:
-            raise MailError(
-                f"message refused: {exc.smtp_code} {_decode(exc.smtp_error)}",
-                code=exc.smtp_code,
-                is_permanent=exc.smtp_code >= 500,
-                is_recipient_problem=exc.smtp_code >= 550,
-            ) from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            # Our credentials, not the recipient: retry, an operator can fix the setting.
-            raise MailError(
-                f"SMTP login failed: {exc.smtp_code}", code=exc.smtp_code, is_permanent=False
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
-            raise MailError(
-                f"SMTP error: {exc.smtp_code} {_decode(exc.smtp_error)}",
-                code=exc.smtp_code,
-                is_permanent=exc.smtp_code >= 500,
-            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(
-                f"SMTP server unreachable: {type(exc).__name__}", code=None, is_permanent=False
-            ) from exc
+            raise _mail_error(exc) from exc
         finally:
             if connection is not None and not _quit(connection):
                 connection.close()
         return str(mime["Message-ID"])
+
+
+_REFUSED = (
+    (smtplib.SMTPSenderRefused, "sender refused"),
+    (smtplib.SMTPDataError, "message refused"),
+)
+"""What an SMTP answer refused, by exception; any other answer is an "SMTP error"."""
+
+
+def _mail_error(exc: smtplib.SMTPException | OSError) -> MailError:
+    """Return what the server refused, and whether a later try can help (not after a 5xx)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return MailError(
+            f"recipient refused: {code} {_decode(text)}",
+            code=code,
+            is_permanent=code >= 500,
+            is_recipient_problem=True,
+        )
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        # Our credentials, not the recipient: retry, an operator can fix the setting.
+        return MailError(
+            f"SMTP login failed: {exc.smtp_code}", code=exc.smtp_code, is_permanent=False
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        what = next((label for kind, label in _REFUSED if isinstance(exc, kind)), "SMTP error")
+        return MailError(
+            f"{what}: {exc.smtp_code} {_decode(exc.smtp_error)}",
+            code=exc.smtp_code,
+            is_permanent=exc.smtp_code >= 500,
+            is_recipient_problem=isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 550,
+        )
+    return MailError(
+        f"SMTP server unreachable: {type(exc).__name__}", code=None, is_permanent=False
+    )
 
 
 def _quit(connection: smtplib.SMTP) -> bool:

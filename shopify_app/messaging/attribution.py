@@ -16,6 +16,7 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -85,18 +86,7 @@ def _recovered_checkout_message(
 ) -> Message | None:
     if not order.checkout_token:
         return None
-    return session.scalar(
-        select(Message)
-        .where(
-            Message.shop_id == order.shop_id,
-            Message.checkout_token == order.checkout_token,
-            Message.status.in_(REACHED_STATUSES),
-            Message.sent_at <= order.processed_at,
-            Message.sent_at >= order.processed_at - window,
-        )
-        .order_by(Message.sent_at.desc(), Message.id.desc())
-        .limit(1)
-    )
+    return _latest_reached(session, order, window, Message.checkout_token == order.checkout_token)
 
 
 def _latest_message(session: Session, order: Order, window: timedelta) -> Message | None:
@@ -107,11 +97,18 @@ def _latest_message(session: Session, order: Order, window: timedelta) -> Messag
         buyers.append(Message.email.in_({order.email, order.email.strip().lower()}))
     if not buyers:
         return None
+    return _latest_reached(session, order, window, or_(*buyers))
+
+
+def _latest_reached(
+    session: Session, order: Order, window: timedelta, which: ColumnElement[bool]
+) -> Message | None:
+    """Return the latest message matching *which* that reached the buyer in the window."""
     return session.scalar(
         select(Message)
         .where(
             Message.shop_id == order.shop_id,
-            or_(*buyers),
+            which,
             Message.status.in_(REACHED_STATUSES),
             Message.sent_at <= order.processed_at,
             Message.sent_at >= order.processed_at - window,

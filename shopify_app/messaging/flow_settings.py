@@ -1,31 +1,27 @@
 """Per-shop flow switches and parameters: defaults, validation and storage.
 
-Every flow declares a marshmallow schema for its parameters (see `FlowDefinition`); the pseudo-flow
-"messaging" holds the rules all flows share. A stored value that no longer validates (e.g. after an
-upgrade changed a bound) falls back to the defaults rather than stopping the flow's sender.
+Every flow's parameters are declared in `flow_params` (a schema per flow, and one for the rules all
+flows share). A stored value that no longer validates (e.g. after an upgrade changed a bound) falls
+back to the defaults rather than stopping the flow's sender.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validate
-from marshmallow import validates_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.errors import AppError
+from shopify_app.messaging.flow_params import MESSAGING
+from shopify_app.messaging.flow_params import OFF_BY_DEFAULT
+from shopify_app.messaging.flow_params import PARAMS_SCHEMAS
+from shopify_app.messaging.rules import QuietHours
 from shopify_app.models import FlowSettings
-
-MESSAGING = "messaging"
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class InvalidFlowSettings(AppError):
@@ -46,44 +42,11 @@ def _describe(errors: dict[str, Any]) -> str:
     return "Invalid settings: " + ", ".join(parts)
 
 
-class MessagingParamsSchema(Schema):
-    """Rules shared by every flow of a shop."""
-
-    quiet_hours_start = fields.String(
-        load_default="21:00", validate=validate.Regexp(_CLOCK, error="use HH:MM, e.g. 21:00")
-    )
-    quiet_hours_end = fields.String(
-        load_default="08:00", validate=validate.Regexp(_CLOCK, error="use HH:MM, e.g. 08:00")
-    )
-    frequency_cap_hours = fields.Integer(
-        load_default=16,
-        validate=validate.Range(0, 24 * 7, error="must be between 0 and 168 hours"),
-    )
-    attribution_window_days = fields.Integer(
-        load_default=5, validate=validate.Range(1, 60, error="must be between 1 and 60 days")
-    )
-
-
-class HoldoutParamsSchema(Schema):
-    """Parameters every flow has: the share of eligible customers kept as a control group."""
-
-    holdout_share = fields.Float(
-        load_default=0.1,
-        validate=validate.Range(0.0, 0.5, error="must be between 0 (no control group) and 0.5"),
-    )
-
-
 @dataclass(frozen=True)
 class FlowConfig:
     flow: str
     enabled: bool
     params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
 
 
 @dataclass(frozen=True)
@@ -93,24 +56,9 @@ class MessagingRules:
     attribution_window_days: int
 
 
-def _schemas() -> dict[str, type[Schema]]:
-    from shopify_app.messaging.flows import FLOWS
-
-    schemas: dict[str, type[Schema]] = {MESSAGING: MessagingParamsSchema}
-    schemas.update({name: flow.params_schema for name, flow in FLOWS.items()})
-    return schemas
-
-
-def _enabled_by_default(flow: str) -> bool:
-    from shopify_app.messaging.flows import FLOWS
-
-    definition = FLOWS.get(flow)
-    return True if definition is None else definition.enabled_by_default
-
-
 def validate_params(flow: str, params: dict[str, Any]) -> dict[str, Any]:
     """Return *params* with defaults filled in, or raise InvalidFlowSettings saying why not."""
-    schema_class = _schemas().get(flow)
+    schema_class = PARAMS_SCHEMAS.get(flow)
     if schema_class is None:
         raise InvalidFlowSettings({"flow": [f"unknown flow {flow!r}"]})
     try:
@@ -123,14 +71,12 @@ def validate_params(flow: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def default_config(flow: str) -> FlowConfig:
     params = validate_params(flow, {})
-    return FlowConfig(flow=flow, enabled=_enabled_by_default(flow), params=params)
+    return FlowConfig(flow=flow, enabled=flow not in OFF_BY_DEFAULT, params=params)
 
 
 def load_flow_config(session: Session, *, shop_id: int, flow: str) -> FlowConfig:
     """Return the shop's settings for *flow*, defaults filled in for anything not stored."""
-    row = session.scalar(
-        select(FlowSettings).where(FlowSettings.shop_id == shop_id, FlowSettings.flow == flow)
-    )
+    row = _row(session, shop_id=shop_id, flow=flow)
     if row is None:
         return default_config(flow)
     try:
@@ -138,6 +84,12 @@ def load_flow_config(session: Session, *, shop_id: int, flow: str) -> FlowConfig
     except InvalidFlowSettings:
         params = validate_params(flow, {})
     return FlowConfig(flow=flow, enabled=row.enabled, params=params)
+
+
+def _row(session: Session, *, shop_id: int, flow: str) -> FlowSettings | None:
+    return session.scalar(
+        select(FlowSettings).where(FlowSettings.shop_id == shop_id, FlowSettings.flow == flow)
+    )
 
 
 def save_flow_config(
@@ -151,9 +103,7 @@ def save_flow_config(
 ) -> FlowConfig:
     """Validate and store the shop's settings for *flow*; a bad value is refused, not clamped."""
     loaded = validate_params(flow, params)
-    row = session.scalar(
-        select(FlowSettings).where(FlowSettings.shop_id == shop_id, FlowSettings.flow == flow)
-    )
+    row = _row(session, shop_id=shop_id, flow=flow)
     if row is None:
         row = FlowSettings(shop_id=shop_id, flow=flow)
         session.add(row)
@@ -170,7 +120,7 @@ def ensure_default_settings(session: Session, *, shop_id: int, now: datetime) ->
         session.scalars(select(FlowSettings.flow).where(FlowSettings.shop_id == shop_id))
     )
     created = 0
-    for flow in _schemas():
+    for flow in PARAMS_SCHEMAS:
         if flow in existing:
             continue
         config = default_config(flow)
@@ -202,20 +152,3 @@ def load_messaging_rules(session: Session, *, shop_id: int) -> MessagingRules:
 def _parse_clock(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
-
-
-class StepDelaysMixin(Schema):
-    """Check that a series' delays are positive and increasing."""
-
-    @validates_schema
-    def check_step_delays(self, data: dict[str, Any], **_: Any) -> None:
-        delays = data.get("step_delays_hours")
-        if delays is None:
-            return
-        if not delays:
-            raise ValidationError("needs at least one step", "step_delays_hours")
-        pairs = zip(delays, delays[1:], strict=False)
-        if any(d <= 0 for d in delays) or any(b <= a for a, b in pairs):
-            raise ValidationError(
-                "delays must be positive and increasing, e.g. [1, 24, 72]", "step_delays_hours"
-            )

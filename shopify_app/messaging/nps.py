@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shopify_app.db import conflict_insert
 from shopify_app.errors import AppError
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.flow_params import REVIEW_REQUEST
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.messaging.signed_links import make_token
 from shopify_app.messaging.signed_links import read_token
 from shopify_app.models import Customer
@@ -33,10 +33,11 @@ from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
+from shopify_app.models.upsert import conflict_insert
 
 PURPOSE = "nps"
 SCORES = range(11)
-NPS_FLOW = "review_request"
+NPS_FLOW = REVIEW_REQUEST
 ANSWERABLE = (MessageStatus.SENT, MessageStatus.CLAIMED, MessageStatus.NEEDS_REVIEW)
 """Messages that may have reached the customer; a held-out or cancelled one never did."""
 MAX_PERIOD_DAYS = 5 * 366

@@ -1,42 +1,38 @@
-"""The messaging core every flow uses: plan, cancel, and the rules a message must pass to go out.
+"""The outbox every flow writes to: plan a message once per dedupe key, cancel what is pending.
 
-A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner calls
-`plan_message()` with a dedupe key; the sender (`shopify_app.messaging.sender`) later asks
-`decide()` what to do with each due message: cancel it (the flow's exit check), suppress it
-(consent), defer it (quiet hours, frequency cap), hold it out (control group) or send it.
+A flow is a `FlowDefinition` in `shopify_app.messaging.flows.FLOWS`. Its planner hands its
+`PlannedMessage`s to `plan_messages()`; the sender (`shopify_app.messaging.sender`) later settles
+each due message: cancel it (the flow's exit check), suppress it (consent), defer it (quiet hours,
+frequency cap), hold it out (control group) or send it, by the rules of `messaging.rules`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-from zoneinfo import ZoneInfoNotFoundError
 
 from marshmallow import Schema
 from sqlalchemy import and_
 from sqlalchemy import delete
-from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shopify_app.db import conflict_insert
-from shopify_app.messaging.flow_settings import QuietHours
+from shopify_app.messaging.flow_params import PARAMS_SCHEMAS
+from shopify_app.messaging.rules import buyer_messages
+from shopify_app.messaging.rules import is_in_holdout
 from shopify_app.models import Customer
 from shopify_app.models import EmailSuppression
 from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
 from shopify_app.models.message import PENDING_STATUSES
+from shopify_app.models.upsert import conflict_insert
 
 logger = logging.getLogger(__name__)
 
@@ -49,25 +45,33 @@ ExitCheck = Callable[[Session, Message, datetime], str | None]
 SendContext = Callable[..., dict[str, Any]]
 """`send_context(session, message, *, app_url, secret_key) -> dict`: context added at send time."""
 
-HARD_BLOCKING_CONSENT = frozenset({"unsubscribed", "redacted", "invalid"})
+SampleContext = Callable[[Shop | None], dict[str, Any]]
+"""`sample_context(shop) -> dict`: made-up data, shaped like the real one, to preview with."""
 
 
 @dataclass(frozen=True)
 class FlowDefinition:
-    """What the core needs to know about a flow; register it in `flows.FLOWS`."""
+    """What the core needs to know about a flow; register it in `flows.FLOWS`.
+
+    Its parameters and their defaults are declared under its name in `flow_params`.
+    """
 
     name: str
     priority: int  # lower goes first when the frequency cap allows only one message
     is_marketing: bool
     template: str  # templates/emails/<template>.{subject.txt,html,txt}
-    params_schema: type[Schema]
     plan: Planner
     exit_reason: ExitCheck
-    enabled_by_default: bool = True
     # Whether the flow's settings can widen the audience to everyone who gave an email.
     audience_param: str | None = None
     # Context computed right before rendering, e.g. signed links that need the message id.
     send_context: SendContext | None = None
+    # What the merchant's edited template is checked and previewed with.
+    sample_context: SampleContext | None = None
+
+    @property
+    def params_schema(self) -> type[Schema]:
+        return PARAMS_SCHEMAS[self.name]
 
 
 @dataclass
@@ -91,6 +95,14 @@ def normalize_email(email: str | None) -> str | None:
         return None
     cleaned = email.strip().lower()
     return cleaned or None
+
+
+def buyer_key(customer_id: int | None, email: str | None) -> str | None:
+    """Name one buyer in series keys: the customer when known, else the normalized address."""
+    if customer_id is not None:
+        return f"c:{customer_id}"
+    normalized = normalize_email(email)
+    return f"e:{normalized}" if normalized else None
 
 
 def plan_message(
@@ -138,6 +150,31 @@ def plan_message(
     return session.execute(statement).scalar_one_or_none() is not None
 
 
+def plan_messages(
+    session: Session,
+    *,
+    shop_id: int,
+    messages: Iterable[PlannedMessage],
+    holdout_share: float,
+    now: datetime,
+    noun: str,
+) -> int:
+    """Plan each of *messages* (see `plan_message()`); log and return how many were new.
+
+    *messages* is read one at a time, so a planner may cancel what a message replaces right
+    before handing it over.
+    """
+    planned = sum(
+        plan_message(
+            session, shop_id=shop_id, message=message, holdout_share=holdout_share, now=now
+        )
+        for message in messages
+    )
+    if planned:
+        logger.info("Planned %d %s", planned, noun, extra={"shop_id": shop_id})
+    return planned
+
+
 def cancel_pending(
     session: Session, *, shop_id: int, reason: str, now: datetime, where: Any = None
 ) -> int:
@@ -152,129 +189,6 @@ def cancel_pending(
         statement = statement.where(where)
     result = session.execute(statement)
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def is_in_holdout(*, shop_id: int, flow: str, buyer: str, share: float) -> bool:
-    """Tell whether *buyer* is in the flow's control group: stable, and about *share* of buyers."""
-    if share <= 0:
-        return False
-    digest = hashlib.sha256(f"{shop_id}:{flow}:{buyer}".encode()).digest()
-    bucket = int.from_bytes(digest[:8], "big") / 2**64
-    return bucket < share
-
-
-def shop_zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def quiet_hours_end(now: datetime, *, zone: ZoneInfo, quiet: QuietHours | None) -> datetime | None:
-    """Return when the quiet hours around *now* end (aware UTC), or None when *now* is not quiet.
-
-    Wall-clock times are read in the shop's zone, so the window stays 21:00-08:00 local on both
-    sides of a DST change.
-    """
-    if quiet is None:
-        return None
-    local = now.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    start, end = quiet.start, quiet.end
-    if start < end:
-        inside = start <= clock < end
-        end_date = local.date()
-    else:  # the window wraps past midnight
-        inside = clock >= start or clock < end
-        end_date = local.date() + timedelta(days=1) if clock >= start else local.date()
-    if not inside:
-        return None
-    wall = datetime.combine(end_date, end, tzinfo=zone)
-    # Round-trip through UTC so a wall time inside a spring-forward gap lands on a real instant.
-    return wall.astimezone(ZoneInfo("UTC")).astimezone(now.tzinfo)
-
-
-def frequency_cap_until(
-    session: Session,
-    *,
-    shop_id: int,
-    customer_id: int | None,
-    email: str | None,
-    cap: timedelta,
-    now: datetime,
-) -> datetime | None:
-    """Return when the buyer may get the next marketing email, or None when they may now."""
-    if cap <= timedelta(0):
-        return None
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
-    if email:
-        buyers.append(Message.email == email)
-    if not buyers:
-        return None
-    latest = session.scalar(
-        select(func.max(func.coalesce(Message.sent_at, Message.claimed_at))).where(
-            Message.shop_id == shop_id,
-            Message.is_marketing.is_(True),
-            or_(*buyers),
-            or_(
-                and_(Message.status == MessageStatus.SENT, Message.sent_at > now - cap),
-                and_(
-                    Message.status.in_((MessageStatus.CLAIMED, MessageStatus.NEEDS_REVIEW)),
-                    Message.claimed_at > now - cap,
-                ),
-            ),
-        )
-    )
-    if latest is None:
-        return None
-    latest = _aware(latest)
-    return latest + cap if latest + cap > now else None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def suppression_reason(
-    session: Session,
-    *,
-    shop_id: int,
-    customer: Customer | None,
-    email: str | None,
-    is_marketing: bool,
-    audience_everyone: bool = False,
-) -> str | None:
-    """Return why the address must not get this message, or None when it may.
-
-    Unsubscribed, redacted and bounced addresses never get anything; marketing needs consent
-    unless the merchant widened the audience to everyone who gave an email at checkout.
-    """
-    if not email:
-        return "no_email"
-    if customer is not None:
-        if customer.redacted_at is not None:
-            return "redacted"
-        if customer.email_bounced_at is not None:
-            return "bounced"
-        if customer.unsubscribed_at is not None:
-            return "unsubscribed"
-    suppressed = session.scalar(
-        select(EmailSuppression.reason).where(
-            EmailSuppression.shop_id == shop_id, EmailSuppression.email == email
-        )
-    )
-    if suppressed:
-        return suppressed
-    state = (customer.email_consent_state or "").lower() if customer is not None else ""
-    if state in HARD_BLOCKING_CONSENT:
-        return state if state != "invalid" else "bounced"
-    if not is_marketing:
-        return None
-    if state == "subscribed":
-        return None
-    return None if audience_everyone else "not_subscribed"
 
 
 def record_suppression(
@@ -307,32 +221,49 @@ def cancel_pending_for_buyer(
     marketing_only: bool = True,
 ) -> int:
     """Cancel the buyer's messages not sent yet (after an unsubscribe, bounce or redaction)."""
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
-    if email:
-        buyers.append(Message.email == email)
-    if not buyers:
+    condition = buyer_messages(customer_id, email)
+    if condition is None:
         return 0
-    condition = or_(*buyers)
     if marketing_only:
         condition = and_(condition, Message.is_marketing.is_(True))
     return cancel_pending(session, shop_id=shop_id, reason=reason, now=now, where=condition)
+
+
+def suppress_recipient(
+    session: Session, *, message: Message, reason: str, now: datetime, marketing_only: bool = True
+) -> int:
+    """Never email *message*'s address again, and cancel what is pending for its buyer.
+
+    Return how many pending messages were cancelled (only marketing ones if *marketing_only*).
+    """
+    assert message.email is not None
+    record_suppression(
+        session,
+        shop_id=message.shop_id,
+        email=message.email,
+        reason=reason,
+        message_id=message.id,
+        now=now,
+    )
+    return cancel_pending_for_buyer(
+        session,
+        shop_id=message.shop_id,
+        customer_id=message.customer_id,
+        email=message.email,
+        reason=reason,
+        now=now,
+        marketing_only=marketing_only,
+    )
 
 
 def redact_customer_messages(
     session: Session, *, shop_id: int, customer_id: int | None, email: str | None, now: datetime
 ) -> int:
     """Erase a buyer's personal data from the outbox (privacy redaction); keep the counts."""
-    buyers = []
-    if customer_id is not None:
-        buyers.append(Message.customer_id == customer_id)
     normalized = normalize_email(email)
-    if normalized:
-        buyers.append(Message.email == normalized)
-    if not buyers:
+    condition = buyer_messages(customer_id, normalized)
+    if condition is None:
         return 0
-    condition = or_(*buyers)
     emails = set(
         session.scalars(
             select(Message.email)
@@ -377,16 +308,13 @@ def export_outbox(
     session: Session, shop: Shop, customer: Customer | None, email: str | None
 ) -> list[dict[str, Any]]:
     """Join `privacy.export_customer_data`: the lifecycle emails planned for the customer."""
-    buyers = []
-    if customer is not None:
-        buyers.append(Message.customer_id == customer.id)
-    normalized = normalize_email(email)
-    if normalized:
-        buyers.append(Message.email == normalized)
-    if not buyers:
+    condition = buyer_messages(
+        customer.id if customer is not None else None, normalize_email(email)
+    )
+    if condition is None:
         return []
     rows = session.scalars(
-        select(Message).where(Message.shop_id == shop.id, or_(*buyers)).order_by(Message.id)
+        select(Message).where(Message.shop_id == shop.id, condition).order_by(Message.id)
     )
     return [
         {

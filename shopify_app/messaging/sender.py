@@ -1,9 +1,9 @@
 """The one sender: claim due messages, decide, send, record. At most once per message.
 
 How "at most once" holds:
-1. Claiming takes due rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers
-   with BEGIN IMMEDIATE), decides each one and commits `claimed` before any SMTP call. A second
-   sender never sees a claimed row as due.
+1. Claiming (`claims`) takes due rows with `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite
+   serialises writers with BEGIN IMMEDIATE), decides each one and commits `claimed` before any
+   SMTP call. A second sender never sees a claimed row as due.
 2. Right before the SMTP call the message is re-read and the flow's exit check runs again.
 3. After the SMTP server accepted the email, `sent` is recorded in its own transaction. If the
    process dies in between, the row stays `claimed`: it is never sent again automatically, and
@@ -22,7 +22,6 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
@@ -30,24 +29,21 @@ from sqlalchemy.orm import sessionmaker
 from shopify_app.adapters.smtp import Mailer
 from shopify_app.adapters.smtp import MailError
 from shopify_app.adapters.smtp import OutgoingEmail
-from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import MessagingRules
-from shopify_app.messaging.flow_settings import load_flow_config
-from shopify_app.messaging.flow_settings import load_messaging_rules
-from shopify_app.messaging.signed_links import make_token
-from shopify_app.messaging.templates import RenderedEmail
+from shopify_app.messaging import rules
+from shopify_app.messaging.claims import claim_due_messages
+from shopify_app.messaging.flows import FLOWS
+from shopify_app.messaging.outbox import suppress_recipient
 from shopify_app.messaging.templates import TemplateOverride
 from shopify_app.messaging.templates import TemplateRenderError
 from shopify_app.messaging.templates import render_message
+from shopify_app.messaging.unsubscribe import unsubscribe_url
 from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from shopify_app.models.message import PENDING_STATUSES
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_PURPOSE = "unsubscribe"
 OverrideLoader = Callable[[Session, int, str, int], TemplateOverride | None]
 """`loader(session, shop_id, flow, step)`: the merchant's saved template, if any."""
 
@@ -81,12 +77,6 @@ class SendReport:
         return self.sent + self.held_out + self.suppressed + self.cancelled + self.failed
 
 
-def unsubscribe_url(config: SenderConfig, message: Message) -> str:
-    payload = {"m": message.id, "s": message.shop_id}
-    token = make_token(config.secret_key, purpose=UNSUBSCRIBE_PURPOSE, payload=payload)
-    return f"{config.app_url}/u/{token}"
-
-
 def send_due_messages(
     session_factory: sessionmaker[Session],
     *,
@@ -104,10 +94,10 @@ def send_due_messages(
         )
     for _ in range(config.max_batches):
         with session_factory() as session, session.begin():
-            claimed, fetched = claim_due_messages(
-                session, now=now, shop_id=shop_id, limit=config.batch_size, report=report
-            )
-        for message_id in claimed:
+            batch = claim_due_messages(session, now=now, shop_id=shop_id, limit=config.batch_size)
+        for outcome, count in batch.settled.items():
+            setattr(report, outcome, getattr(report, outcome) + count)
+        for message_id in batch.claimed:
             _deliver(
                 session_factory,
                 message_id,
@@ -117,7 +107,7 @@ def send_due_messages(
                 report=report,
                 override_loader=override_loader,
             )
-        if fetched < config.batch_size:
+        if batch.due < config.batch_size:
             break
     return report
 
@@ -145,148 +135,6 @@ def flag_stale_claims(
     return count
 
 
-@dataclass
-class _ShopState:
-    shop: Shop
-    rules: MessagingRules
-    flow_params: dict[str, tuple[bool, dict[str, Any]]] = field(default_factory=dict)
-
-
-def claim_due_messages(
-    session: Session, *, now: datetime, shop_id: int | None, limit: int, report: SendReport
-) -> tuple[list[int], int]:
-    """Decide every due message of one batch; return the ids claimed, and how many were due."""
-    statement = (
-        select(Message)
-        .where(Message.status.in_(PENDING_STATUSES), Message.due_at <= now)
-        .order_by(Message.priority, Message.due_at, Message.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if shop_id is not None:
-        statement = statement.where(Message.shop_id == shop_id)
-    messages = list(session.scalars(statement))
-    shops: dict[int, _ShopState] = {}
-    claimed: list[int] = []
-    buyers_this_batch: set[str] = set()
-    for message in messages:
-        outcome = _decide(session, message, now=now, shops=shops, buyers=buyers_this_batch)
-        message.updated_at = now
-        if outcome == "claimed":
-            claimed.append(message.id)
-        else:
-            _count(report, outcome)
-    return claimed, len(messages)
-
-
-def _count(report: SendReport, outcome: str) -> None:
-    attribute = {
-        "held_out": "held_out",
-        "suppressed": "suppressed",
-        "deferred": "deferred",
-        "cancelled": "cancelled",
-        "failed": "failed",
-    }[outcome]
-    setattr(report, attribute, getattr(report, attribute) + 1)
-
-
-def _shop_state(session: Session, shop_id: int, shops: dict[int, _ShopState]) -> _ShopState | None:
-    if shop_id not in shops:
-        shop = session.get(Shop, shop_id)
-        if shop is None:
-            return None
-        shops[shop_id] = _ShopState(shop=shop, rules=load_messaging_rules(session, shop_id=shop_id))
-    return shops[shop_id]
-
-
-def _decide(
-    session: Session,
-    message: Message,
-    *,
-    now: datetime,
-    shops: dict[int, _ShopState],
-    buyers: set[str],
-) -> str:
-    from shopify_app.messaging.flows import FLOWS
-
-    state = _shop_state(session, message.shop_id, shops)
-    flow = FLOWS.get(message.flow)
-    if flow is None:
-        return _finish(message, MessageStatus.FAILED, "unknown_flow", now)
-    if state is None or not state.shop.is_installed:
-        return _finish(message, MessageStatus.CANCELLED, "shop_uninstalled", now)
-    if message.flow not in state.flow_params:
-        config = load_flow_config(session, shop_id=message.shop_id, flow=message.flow)
-        state.flow_params[message.flow] = (config.enabled, config.params)
-    enabled, params = state.flow_params[message.flow]
-    if not enabled:
-        return _finish(message, MessageStatus.CANCELLED, "flow_disabled", now)
-    reason = flow.exit_reason(session, message, now)
-    if reason:
-        return _finish(message, MessageStatus.CANCELLED, reason, now)
-    customer = session.get(Customer, message.customer_id) if message.customer_id else None
-    audience_everyone = bool(flow.audience_param and params.get(flow.audience_param) == "everyone")
-    suppressed = messaging.suppression_reason(
-        session,
-        shop_id=message.shop_id,
-        customer=customer,
-        email=message.email,
-        is_marketing=message.is_marketing,
-        audience_everyone=audience_everyone,
-    )
-    if suppressed:
-        return _finish(message, MessageStatus.SUPPRESSED, suppressed, now)
-    zone = messaging.shop_zone(state.shop.iana_timezone)
-    quiet_end = messaging.quiet_hours_end(now, zone=zone, quiet=state.rules.quiet_hours)
-    if quiet_end is not None:
-        return _defer(message, quiet_end, "quiet_hours", now)
-    if message.is_marketing and not message.is_holdout:
-        cap = timedelta(hours=state.rules.frequency_cap_hours)
-        buyer_keys = {f"e:{message.email}"}
-        if message.customer_id:
-            buyer_keys.add(f"c:{message.customer_id}")
-        if cap > timedelta(0) and buyer_keys & buyers:
-            return _defer(message, now + cap, "frequency_cap", now)
-        until = messaging.frequency_cap_until(
-            session,
-            shop_id=message.shop_id,
-            customer_id=message.customer_id,
-            email=message.email,
-            cap=cap,
-            now=now,
-        )
-        if until is not None:
-            return _defer(message, until, "frequency_cap", now)
-        buyers.update(buyer_keys)
-    if message.is_holdout:
-        message.status = MessageStatus.HELD_OUT
-        message.status_reason = "control_group"
-        message.sent_at = now  # when it would have been sent
-        return "held_out"
-    message.status = MessageStatus.CLAIMED
-    message.status_reason = None
-    message.claimed_at = now
-    message.attempts += 1
-    return "claimed"
-
-
-def _finish(message: Message, status: MessageStatus, reason: str, now: datetime) -> str:
-    message.status = status
-    message.status_reason = reason
-    return {
-        MessageStatus.CANCELLED: "cancelled",
-        MessageStatus.SUPPRESSED: "suppressed",
-        MessageStatus.FAILED: "failed",
-    }[status]
-
-
-def _defer(message: Message, until: datetime, reason: str, now: datetime) -> str:
-    message.status = MessageStatus.DEFERRED
-    message.status_reason = reason
-    message.due_at = max(until, now + timedelta(seconds=1))
-    return "deferred"
-
-
 def _deliver(
     session_factory: sessionmaker[Session],
     message_id: int,
@@ -297,8 +145,6 @@ def _deliver(
     report: SendReport,
     override_loader: OverrideLoader | None,
 ) -> None:
-    from shopify_app.messaging.flows import FLOWS
-
     with session_factory() as session, session.begin():
         message = session.get(Message, message_id)
         if message is None or message.status != MessageStatus.CLAIMED:
@@ -331,7 +177,7 @@ def _deliver(
 
 
 def _hard_block(session: Session, message: Message, customer: Customer | None) -> str | None:
-    return messaging.suppression_reason(
+    return rules.suppression_reason(
         session,
         shop_id=message.shop_id,
         customer=customer,
@@ -348,10 +194,9 @@ def _compose(
     config: SenderConfig,
     override_loader: OverrideLoader | None,
 ) -> OutgoingEmail:
-    from shopify_app.messaging.flows import FLOWS
-
+    """Render *message* with its flow's template, or the merchant's; raise TemplateRenderError."""
     flow = FLOWS[message.flow]
-    link = unsubscribe_url(config, message)
+    link = unsubscribe_url(message, app_url=config.app_url, secret_key=config.secret_key)
     context: dict[str, Any] = {
         "recipient": {"first_name": customer.first_name if customer else None},
         **(message.context or {}),
@@ -368,7 +213,7 @@ def _compose(
     override = (
         override_loader(session, shop.id, message.flow, message.step) if override_loader else None
     )
-    rendered: RenderedEmail = render_message(flow.template, context, override=override)
+    rendered = render_message(flow.template, context, override=override)
     message.subject = rendered.subject
     assert message.email is not None
     return OutgoingEmail(
@@ -429,25 +274,8 @@ def _record_failure(
 
 
 def _mark_bounced(session: Session, message: Message, *, now: datetime) -> None:
-    assert message.email is not None
-    messaging.record_suppression(
-        session,
-        shop_id=message.shop_id,
-        email=message.email,
-        reason="bounced",
-        message_id=message.id,
-        now=now,
-    )
     if message.customer_id is not None:
         customer = session.get(Customer, message.customer_id)
         if customer is not None and customer.email_bounced_at is None:
             customer.email_bounced_at = now
-    messaging.cancel_pending_for_buyer(
-        session,
-        shop_id=message.shop_id,
-        customer_id=message.customer_id,
-        email=message.email,
-        reason="bounced",
-        now=now,
-        marketing_only=False,
-    )
+    suppress_recipient(session, message=message, reason="bounced", now=now, marketing_only=False)

@@ -9,7 +9,6 @@ not parse, names data the flow does not have, or reaches for attributes the sand
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app.errors import AppError
 from shopify_app.errors import NotFound
+from shopify_app.messaging.flows import FLOWS
 from shopify_app.messaging.templates import EMAIL_TEMPLATES_DIR
 from shopify_app.messaging.templates import RenderedEmail
 from shopify_app.messaging.templates import TemplateOverride
@@ -50,8 +50,6 @@ class TemplateView:
 
 
 def _flow_template(flow: str, step: int) -> str:
-    from shopify_app.messaging.flows import FLOWS
-
     definition = FLOWS.get(flow)
     if definition is None:
         raise NotFound(f"unknown flow {flow!r}")
@@ -62,41 +60,10 @@ def _flow_template(flow: str, step: int) -> str:
 
 def sample_context(flow: str, step: int, shop: Shop | None = None) -> dict[str, Any]:
     """Return made-up data for *flow*, shaped like what its planner and sender provide."""
-    from shopify_app.messaging.flows import review_request
-    from shopify_app.messaging.flows import win_back
-
-    per_flow: dict[str, dict[str, Any]] = {
-        "abandoned_checkout": {
-            "lines": [
-                {
-                    "title": "Tea & Honey <Gift Box>",
-                    "variant_title": "Large",
-                    "quantity": 2,
-                    "price": "19.50",
-                },
-            ],
-            "currency": shop.currency if shop else "USD",
-            "total_price": "39.00",
-            "checkout_url": "https://example.myshopify.com/checkouts/sample/recover",
-        },
-        "replenishment": {
-            "product": {
-                "id": 1,
-                "variant_id": 11,
-                "title": "Tea & Honey <Gift Box>",
-                "variant_title": "Large",
-            },
-            "quantity": 2,
-            "ordered_at": "2026-03-01T10:00:00+00:00",
-            "runs_out_at": "2026-04-01T10:00:00+00:00",
-            "days_left": 5,
-            "reorder_url": "https://example.myshopify.com/cart/11:2",
-        },
-        "review_request": review_request.sample_context(),
-        "win_back": win_back.sample_context(),
-    }
+    definition = FLOWS.get(flow)
     context: dict[str, Any] = {"recipient": {"first_name": "Alex <Sample>"}}
-    context.update(copy.deepcopy(per_flow.get(flow, {})))
+    if definition is not None and definition.sample_context is not None:
+        context.update(definition.sample_context(shop))
     context.update(
         shop={
             "name": (shop.name or shop.domain) if shop else "Sample shop",

@@ -20,6 +20,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from shopify_app.errors import AppError
+from shopify_app.money import display_amount
 
 EMAIL_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "emails"
 
@@ -51,15 +52,8 @@ def _environment(autoescape: bool) -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["money"] = _money
+    env.filters["money"] = display_amount
     return env
-
-
-def _money(amount: Any, currency: str | None = None) -> str:
-    if amount is None or amount == "":
-        return ""
-    text = f"{float(str(amount)):,.2f}"
-    return f"{text} {currency}" if currency else text
 
 
 def render_message(

@@ -22,7 +22,8 @@ from sqlalchemy.orm import sessionmaker
 from shopify_app.errors import AppError
 from shopify_app.gateway.graphql import GraphQLClient
 from shopify_app.gateway.oauth import AppCredentials
-from shopify_app.messaging import outbox as messaging
+from shopify_app.messaging.outbox import suppress_recipient
+from shopify_app.messaging.signed_links import make_token
 from shopify_app.messaging.signed_links import read_token
 from shopify_app.models import Customer
 from shopify_app.models import EmailSuppression
@@ -62,6 +63,12 @@ class UnsubscribeResult:
     shop_id: int
     shop_name: str
     customer_shopify_id: int | None = None
+
+
+def unsubscribe_url(message: Message, *, app_url: str, secret_key: str) -> str:
+    """Return the signed one-click unsubscribe link of *message*."""
+    token = make_token(secret_key, purpose=PURPOSE, payload={"m": message.id, "s": message.shop_id})
+    return f"{app_url}/u/{token}"
 
 
 def _resolve(session: Session, *, secret_key: str, token: str) -> tuple[Message, Shop]:
@@ -114,25 +121,9 @@ def unsubscribe(
     name = shop.name or shop.domain
     if _is_unsubscribed(session, message, customer):
         return UnsubscribeResult(Outcome.ALREADY_UNSUBSCRIBED, shop.id, name)
-    assert message.email is not None
-    messaging.record_suppression(
-        session,
-        shop_id=shop.id,
-        email=message.email,
-        reason="unsubscribed",
-        message_id=message.id,
-        now=now,
-    )
     if customer is not None:
         customer.unsubscribed_at = now
-    cancelled = messaging.cancel_pending_for_buyer(
-        session,
-        shop_id=shop.id,
-        customer_id=message.customer_id,
-        email=message.email,
-        reason="unsubscribed",
-        now=now,
-    )
+    cancelled = suppress_recipient(session, message=message, reason="unsubscribed", now=now)
     session.flush()
     logger.info(
         "Recorded an unsubscribe; cancelled %d pending messages",

@@ -7,9 +7,9 @@ from datetime import datetime
 from datetime import time
 from zoneinfo import ZoneInfo
 
-from shopify_app.messaging.flow_settings import QuietHours
-from shopify_app.messaging.outbox import is_in_holdout
-from shopify_app.messaging.outbox import quiet_hours_end
+from shopify_app.messaging.rules import QuietHours
+from shopify_app.messaging.rules import is_in_holdout
+from shopify_app.messaging.rules import quiet_hours_end
 
 NEW_YORK = ZoneInfo("America/New_York")
 NIGHT = QuietHours(start=time(21, 0), end=time(8, 0))

@@ -1,6 +1,8 @@
-"""Every lifecycle flow, by name: a plain mapping the planners, sender and settings read.
+"""Every lifecycle flow, by name: a plain mapping the sender, the settings page and templates read.
 
-To add a flow, write a module with a `FLOW = FlowDefinition(...)` and list it here.
+To add a flow, declare its parameters in `messaging.flow_params`, write a module with a
+`FLOW = FlowDefinition(...)` and list it here. The flows never import this registry; what needs
+every flow (the sender, template overrides, the settings page) does.
 Priority (lower first under the frequency cap): checkout 10 > replenishment 20 > review 30 >
 win-back 40.
 """

@@ -8,21 +8,18 @@ The same exit check runs when planning, when claiming and right before the SMTP 
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import fields
-from marshmallow import validate
 from sqlalchemy import ColumnElement
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
-from shopify_app.messaging.flow_settings import StepDelaysMixin
+from shopify_app.messaging.flow_params import ABANDONED_CHECKOUT
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -30,34 +27,11 @@ from shopify_app.models import Checkout
 from shopify_app.models import Customer
 from shopify_app.models import Message
 from shopify_app.models import Order
+from shopify_app.models import Shop
 
-logger = logging.getLogger(__name__)
-
-NAME = "abandoned_checkout"
+NAME = ABANDONED_CHECKOUT
 GRACE = timedelta(hours=24)
 """How long after a step's time it may still be planned (e.g. after the scheduler was down)."""
-
-
-class AbandonedCheckoutParamsSchema(HoldoutParamsSchema, StepDelaysMixin):
-    step_delays_hours = fields.List(
-        fields.Float(),
-        load_default=lambda: [1.0, 24.0, 72.0],
-        validate=validate.Length(max=5, error="at most 5 steps"),
-    )
-    audience = fields.String(
-        load_default="subscribers",
-        validate=validate.OneOf(
-            ["subscribers", "everyone"],
-            error="choose 'subscribers' (email marketing consent) or 'everyone' who gave an email",
-        ),
-    )
-
-
-def buyer_key(checkout: Checkout) -> str | None:
-    if checkout.customer_id is not None:
-        return f"c:{checkout.customer_id}"
-    email = messaging.normalize_email(checkout.email)
-    return f"e:{email}" if email else None
 
 
 def _last_update(checkout: Checkout) -> datetime:
@@ -147,13 +121,26 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     if not config.enabled:
         return 0
     delays = [timedelta(hours=h) for h in config.params["step_delays_hours"]]
-    oldest = now - delays[-1] - GRACE
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=_reminders(session, shop_id=shop_id, delays=delays, now=now),
+        holdout_share=float(config.params["holdout_share"]),
+        now=now,
+        noun="abandoned-checkout reminders",
+    )
+
+
+def _reminders(
+    session: Session, *, shop_id: int, delays: list[timedelta], now: datetime
+) -> Iterator[PlannedMessage]:
+    """Yield the due step of each open checkout; a newer checkout's series replaces an older one."""
     candidates = session.scalars(
         select(Checkout)
         .where(
             Checkout.shop_id == shop_id,
             Checkout.completed_at.is_(None),
-            Checkout.shopify_updated_at >= oldest,
+            Checkout.shopify_updated_at >= now - delays[-1] - GRACE,
             Checkout.shopify_updated_at <= now - delays[0],
             Checkout.recovered_order_id.is_(None),
             Checkout.deleted_at.is_(None),
@@ -161,39 +148,27 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         )
         .order_by(Checkout.shopify_updated_at)
     )
-    planned = 0
     for checkout in candidates:
         reason = exit_reason_for_checkout(session, checkout)
-        series = buyer_key(checkout)
+        series = messaging.buyer_key(checkout.customer_id, checkout.email)
         if reason is not None:
             if reason == "replaced" and series:
-                messaging.cancel_pending(
-                    session,
-                    shop_id=shop_id,
-                    reason="replaced",
-                    now=now,
-                    where=(Message.flow == NAME) & (Message.checkout_token == checkout.token),
+                _cancel_series(
+                    session, checkout, now=now, only=Message.checkout_token == checkout.token
                 )
             continue
-        last = _last_update(checkout)
-        due_steps = [i for i, delay in enumerate(delays, start=1) if last + delay <= now]
-        if not due_steps:
+        due = _due_step(checkout, delays, now=now)
+        if due is None:
             continue
-        step = due_steps[-1]
-        due_at = last + delays[step - 1]
-        if due_at < now - GRACE:
-            continue
+        step, due_at = due
         if series:  # one series per buyer: an older checkout's pending steps give way
-            messaging.cancel_pending(
+            _cancel_series(
                 session,
-                shop_id=shop_id,
-                reason="replaced",
+                checkout,
                 now=now,
-                where=(Message.flow == NAME)
-                & (Message.series_key == series)
-                & (Message.checkout_token != checkout.token),
+                only=(Message.series_key == series) & (Message.checkout_token != checkout.token),
             )
-        message = PlannedMessage(
+        yield PlannedMessage(
             flow=FLOW,
             step=step,
             dedupe_key=f"{NAME}:{checkout.token}:{step}",
@@ -204,17 +179,31 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
             checkout_token=checkout.token,
             context=_context(session, checkout),
         )
-        if messaging.plan_message(
-            session,
-            shop_id=shop_id,
-            message=message,
-            holdout_share=float(config.params["holdout_share"]),
-            now=now,
-        ):
-            planned += 1
-    if planned:
-        logger.info("Planned %d abandoned-checkout reminders", planned, extra={"shop_id": shop_id})
-    return planned
+
+
+def _due_step(
+    checkout: Checkout, delays: list[timedelta], *, now: datetime
+) -> tuple[int, datetime] | None:
+    """Return the latest step due for *checkout* and when it was due, unless past its grace."""
+    last = _last_update(checkout)
+    due_steps = [i for i, delay in enumerate(delays, start=1) if last + delay <= now]
+    if not due_steps:
+        return None
+    step = due_steps[-1]
+    due_at = last + delays[step - 1]
+    return None if due_at < now - GRACE else (step, due_at)
+
+
+def _cancel_series(
+    session: Session, checkout: Checkout, *, now: datetime, only: ColumnElement[bool]
+) -> None:
+    messaging.cancel_pending(
+        session,
+        shop_id=checkout.shop_id,
+        reason="replaced",
+        now=now,
+        where=(Message.flow == NAME) & only,
+    )
 
 
 def _context(session: Session, checkout: Checkout) -> dict[str, Any]:
@@ -237,13 +226,30 @@ def _context(session: Session, checkout: Checkout) -> dict[str, Any]:
     }
 
 
+def sample_context(shop: Shop | None) -> dict[str, Any]:
+    """Return made-up data to preview the template with (titles show that markup is escaped)."""
+    return {
+        "lines": [
+            {
+                "title": "Tea & Honey <Gift Box>",
+                "variant_title": "Large",
+                "quantity": 2,
+                "price": "19.50",
+            },
+        ],
+        "currency": shop.currency if shop else "USD",
+        "total_price": "39.00",
+        "checkout_url": "https://example.myshopify.com/checkouts/sample/recover",
+    }
+
+
 FLOW = FlowDefinition(
     name=NAME,
     priority=10,
     is_marketing=True,
     template="abandoned_checkout",
-    params_schema=AbandonedCheckoutParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
     audience_param="audience",
+    sample_context=sample_context,
 )

@@ -9,26 +9,23 @@ cancelled when the customer reorders the product first.
 
 from __future__ import annotations
 
-import logging
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validate
-from marshmallow import validates
 from sqlalchemy import delete
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
+from shopify_app.messaging.flow_params import REPLENISHMENT
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -39,34 +36,11 @@ from shopify_app.models import OrderLine
 from shopify_app.models import ReplenishmentInterval
 from shopify_app.models import Shop
 
-logger = logging.getLogger(__name__)
-
-NAME = "replenishment"
+NAME = REPLENISHMENT
 PLANNING_LOOKBACK = timedelta(days=3)
 """Orders are planned for when they arrive; this covers a scheduler that was down for a while."""
 MIN_LEAD = timedelta(days=1)
 """Never remind sooner than this after the order itself."""
-
-
-class ReplenishmentParamsSchema(HoldoutParamsSchema):
-    reminder_days_before = fields.Integer(
-        load_default=5, validate=validate.Range(0, 60, error="must be between 0 and 60 days")
-    )
-    min_repeat_pairs = fields.Integer(
-        load_default=5, validate=validate.Range(2, 1000, error="must be at least 2 repeat pairs")
-    )
-    use_learned_intervals = fields.Boolean(load_default=True)
-    # Merchant-set days one unit lasts, keyed "<product_id>" or "<product_id>:<variant_id>".
-    intervals = fields.Dict(keys=fields.String(), values=fields.Float(), load_default=dict)
-
-    @validates("intervals")
-    def check_intervals(self, value: dict[str, float], **_: Any) -> None:
-        for key, days in value.items():
-            parts = key.split(":")
-            if len(parts) > 2 or not all(p.isdigit() for p in parts):
-                raise ValidationError(f"{key!r} is not '<product id>[:<variant id>]'")
-            if not 1 <= days <= 730:
-                raise ValidationError(f"{key!r}: days must be between 1 and 730")
 
 
 def _merchant_interval(
@@ -138,6 +112,33 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
         )
         .order_by(Order.customer_id, OrderLine.product_id, Order.processed_at)
     )
+    entries = _repeat_gaps(rows)
+    session.execute(delete(ReplenishmentInterval).where(ReplenishmentInterval.shop_id == shop_id))
+    learned = 0
+    for (product_id, variant_id), gaps in entries:
+        if len(gaps) < minimum:
+            continue
+        session.add(
+            ReplenishmentInterval(
+                shop_id=shop_id,
+                product_id=product_id,
+                variant_id=variant_id,
+                days_per_unit=Decimal(str(round(statistics.median(gaps), 2))),
+                repeat_pairs=len(gaps),
+                computed_at=now,
+            )
+        )
+        learned += 1
+    session.flush()
+    return learned
+
+
+def _repeat_gaps(rows: Iterable[Any]) -> list[tuple[tuple[int, int], list[float]]]:
+    """Return the days per unit between a customer's purchases, by (product, variant or 0).
+
+    *rows* are (customer, product, variant, processed_at, quantity, refunded), ordered by customer,
+    product and time.
+    """
     product_gaps: dict[int, list[float]] = defaultdict(list)
     variant_gaps: dict[tuple[int, int], list[float]] = defaultdict(list)
     previous: dict[tuple[int, int], tuple[datetime, int]] = {}
@@ -159,26 +160,8 @@ def learn_intervals(session: Session, *, shop_id: int, now: datetime) -> int:
                 if gap is not None:
                     variant_gaps[(product_id, variant_id)].append(gap)
             previous_variant[vkey] = (processed_at, units)
-    session.execute(delete(ReplenishmentInterval).where(ReplenishmentInterval.shop_id == shop_id))
-    learned = 0
-    entries = [((pid, 0), gaps) for pid, gaps in product_gaps.items()]
-    entries += list(variant_gaps.items())
-    for (product_id, variant_id), gaps in entries:
-        if len(gaps) < minimum:
-            continue
-        session.add(
-            ReplenishmentInterval(
-                shop_id=shop_id,
-                product_id=product_id,
-                variant_id=variant_id,
-                days_per_unit=Decimal(str(round(statistics.median(gaps), 2))),
-                repeat_pairs=len(gaps),
-                computed_at=now,
-            )
-        )
-        learned += 1
-    session.flush()
-    return learned
+    entries = [((product_id, 0), gaps) for product_id, gaps in product_gaps.items()]
+    return entries + list(variant_gaps.items())
 
 
 def _gap_per_unit(previous: tuple[datetime, int], processed_at: datetime) -> float | None:
@@ -208,78 +191,117 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         )
         .order_by(Order.processed_at)
     )
-    planned = 0
-    for order in orders:
-        email = messaging.normalize_email(order.email)
-        customer = session.get(Customer, order.customer_id) if order.customer_id else None
-        if customer is not None and customer.email:
-            email = messaging.normalize_email(customer.email)
-        if email is None:
+    reminders = (
+        reminder
+        for order in orders
+        for reminder in _reminders(
+            session, order, shop=shop, params=config.params, lead=lead, now=now
+        )
+    )
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=reminders,
+        holdout_share=float(config.params["holdout_share"]),
+        now=now,
+        noun="replenishment reminders",
+    )
+
+
+def _reminders(
+    session: Session,
+    order: Order,
+    *,
+    shop: Shop,
+    params: dict[str, Any],
+    lead: timedelta,
+    now: datetime,
+) -> Iterator[PlannedMessage]:
+    """Yield a reminder for each line of *order* whose interval is known.
+
+    A reorder supersedes the reminder of the earlier purchase of the same product.
+    """
+    customer = session.get(Customer, order.customer_id) if order.customer_id else None
+    email = messaging.normalize_email(
+        customer.email if customer and customer.email else order.email
+    )
+    if email is None:
+        return
+    buyer = messaging.buyer_key(order.customer_id, email)
+    for line in order.lines:
+        units = line.quantity - (line.refunded_quantity or 0)
+        if line.product_id is None or units <= 0:
             continue
-        buyer = f"c:{order.customer_id}" if order.customer_id else f"e:{email}"
-        for line in order.lines:
-            if line.product_id is None:
-                continue
-            units = line.quantity - (line.refunded_quantity or 0)
-            if units <= 0:
-                continue
-            days = interval_days(
-                session,
-                shop_id=shop_id,
-                params=config.params,
-                product_id=line.product_id,
-                variant_id=line.variant_id,
-            )
-            if days is None:
-                continue
-            runs_out = order.processed_at + timedelta(days=days * units)
-            due_at = max(runs_out - lead, order.processed_at + MIN_LEAD)
-            series = f"{buyer}:p{line.product_id}"
-            # A reorder supersedes the reminder of the earlier purchase.
-            messaging.cancel_pending(
-                session,
-                shop_id=shop_id,
-                reason="reordered",
-                now=now,
-                where=(Message.flow == NAME)
-                & (Message.series_key == series)
-                & (Message.order_id != order.id),
-            )
-            message = PlannedMessage(
-                flow=FLOW,
-                step=1,
-                dedupe_key=f"{NAME}:{order.id}:{line.product_id}:{line.variant_id or 0}",
-                due_at=due_at,
-                email=email,
-                customer_id=order.customer_id,
-                series_key=series,
-                order_id=order.id,
-                context={
-                    "product": {
-                        "id": line.product_id,
-                        "variant_id": line.variant_id,
-                        "title": line.title or "your product",
-                        "variant_title": line.variant_title,
-                    },
-                    "quantity": units,
-                    "ordered_at": order.processed_at.isoformat(),
-                    "runs_out_at": runs_out.isoformat(),
-                    "days_left": max(int(lead.days), 0),
-                    "reorder_url": _reorder_url(shop, line.variant_id, units, line.title),
-                    "recipient": {"first_name": customer.first_name if customer else None},
-                },
-            )
-            if messaging.plan_message(
-                session,
-                shop_id=shop_id,
-                message=message,
-                holdout_share=float(config.params["holdout_share"]),
-                now=now,
-            ):
-                planned += 1
-    if planned:
-        logger.info("Planned %d replenishment reminders", planned, extra={"shop_id": shop_id})
-    return planned
+        days = interval_days(
+            session,
+            shop_id=order.shop_id,
+            params=params,
+            product_id=line.product_id,
+            variant_id=line.variant_id,
+        )
+        if days is None:
+            continue
+        series = f"{buyer}:p{line.product_id}"
+        messaging.cancel_pending(
+            session,
+            shop_id=order.shop_id,
+            reason="reordered",
+            now=now,
+            where=(Message.flow == NAME)
+            & (Message.series_key == series)
+            & (Message.order_id != order.id),
+        )
+        yield _reminder(
+            order,
+            line,
+            customer,
+            shop=shop,
+            email=email,
+            series=series,
+            units=units,
+            days=days,
+            lead=lead,
+        )
+
+
+def _reminder(
+    order: Order,
+    line: OrderLine,
+    customer: Customer | None,
+    *,
+    shop: Shop,
+    email: str,
+    series: str,
+    units: int,
+    days: float,
+    lead: timedelta,
+) -> PlannedMessage:
+    """Return the reminder for *units* of *line*, lasting *days* each, due *lead* before."""
+    runs_out = order.processed_at + timedelta(days=days * units)
+    return PlannedMessage(
+        flow=FLOW,
+        step=1,
+        dedupe_key=f"{NAME}:{order.id}:{line.product_id}:{line.variant_id or 0}",
+        due_at=max(runs_out - lead, order.processed_at + MIN_LEAD),
+        email=email,
+        customer_id=order.customer_id,
+        series_key=series,
+        order_id=order.id,
+        context={
+            "product": {
+                "id": line.product_id,
+                "variant_id": line.variant_id,
+                "title": line.title or "your product",
+                "variant_title": line.variant_title,
+            },
+            "quantity": units,
+            "ordered_at": order.processed_at.isoformat(),
+            "runs_out_at": runs_out.isoformat(),
+            "days_left": max(int(lead.days), 0),
+            "reorder_url": _reorder_url(shop, line.variant_id, units, line.title),
+            "recipient": {"first_name": customer.first_name if customer else None},
+        },
+    )
 
 
 def _reorder_url(shop: Shop, variant_id: int | None, units: int, title: str | None) -> str:
@@ -320,12 +342,29 @@ def exit_reason(session: Session, message: Message, now: datetime) -> str | None
     return "reordered" if reordered else None
 
 
+def sample_context(shop: Shop | None) -> dict[str, Any]:
+    """Return made-up data to preview the template with (titles show that markup is escaped)."""
+    return {
+        "product": {
+            "id": 1,
+            "variant_id": 11,
+            "title": "Tea & Honey <Gift Box>",
+            "variant_title": "Large",
+        },
+        "quantity": 2,
+        "ordered_at": "2026-03-01T10:00:00+00:00",
+        "runs_out_at": "2026-04-01T10:00:00+00:00",
+        "days_left": 5,
+        "reorder_url": "https://example.myshopify.com/cart/11:2",
+    }
+
+
 FLOW = FlowDefinition(
     name=NAME,
     priority=20,
     is_marketing=True,
     template="replenishment",
-    params_schema=ReplenishmentParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
+    sample_context=sample_context,
 )

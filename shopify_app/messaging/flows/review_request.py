@@ -12,16 +12,12 @@ never get it.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validate
-from marshmallow import validates_schema
 from sqlalchemy import and_
 from sqlalchemy import or_
 from sqlalchemy import select
@@ -29,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app.messaging import nps
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
+from shopify_app.messaging.flow_params import REVIEW_REQUEST
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
@@ -40,31 +36,11 @@ from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Shop
 
-logger = logging.getLogger(__name__)
-
-NAME = "review_request"
+NAME = REVIEW_REQUEST
 GRACE = timedelta(days=3)
 """How long after its time a request may still be planned (e.g. after the scheduler was down)."""
 NOT_SHIPPED = ("cancelled", "error", "failure")
 QUESTION = "How likely are you to recommend us?"
-
-
-class ReviewRequestParamsSchema(HoldoutParamsSchema):
-    days_after_delivery = fields.Integer(
-        load_default=7, validate=validate.Range(0, 60, error="must be between 0 and 60 days")
-    )
-    days_after_fulfillment = fields.Integer(
-        load_default=14, validate=validate.Range(1, 90, error="must be between 1 and 90 days")
-    )
-
-    @validates_schema
-    def check_fallback_after_delivery(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("days_after_fulfillment", 14) < data.get("days_after_delivery", 7):
-            raise ValidationError(
-                "must be at least days_after_delivery: the fallback is for parcels with no "
-                "delivery event, so it should not come before a delivered parcel's request",
-                "days_after_fulfillment",
-            )
 
 
 def reviewable_lines(order: Order, shop: Shop) -> list[dict[str, Any]]:
@@ -161,7 +137,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     shop = session.get(Shop, shop_id)
     if not config.enabled or shop is None:
         return 0
-    planned = 0
     due = _due_fulfillments(
         session,
         shop_id=shop_id,
@@ -169,6 +144,20 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         after_fulfillment=timedelta(days=int(config.params["days_after_fulfillment"])),
         now=now,
     )
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=_requests(session, due),
+        holdout_share=float(config.params["holdout_share"]),
+        now=now,
+        noun="review requests",
+    )
+
+
+def _requests(
+    session: Session, due: list[tuple[Fulfillment, datetime]]
+) -> Iterator[PlannedMessage]:
+    """Yield a request for the order of each due fulfillment that still has something to review."""
     for fulfillment, due_at in due:
         order = session.get(Order, fulfillment.order_id)
         if order is None or order.is_test or exit_reason_for_order(order) is not None:
@@ -178,7 +167,7 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         email = email or messaging.normalize_email(order.email)
         if email is None:
             continue
-        message = PlannedMessage(
+        yield PlannedMessage(
             flow=FLOW,
             step=1,
             dedupe_key=f"{NAME}:{order.id}",
@@ -191,17 +180,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
                 "recipient": {"first_name": customer.first_name if customer else None},
             },
         )
-        if messaging.plan_message(
-            session,
-            shop_id=shop_id,
-            message=message,
-            holdout_share=float(config.params["holdout_share"]),
-            now=now,
-        ):
-            planned += 1
-    if planned:
-        logger.info("Planned %d review requests", planned, extra={"shop_id": shop_id})
-    return planned
 
 
 def exit_reason_for_order(order: Order) -> str | None:
@@ -212,7 +190,7 @@ def exit_reason_for_order(order: Order) -> str | None:
     return None
 
 
-def sample_context() -> dict[str, Any]:
+def sample_context(shop: Shop | None) -> dict[str, Any]:
     """Return made-up data to preview the template with (titles show that markup is escaped)."""
     return {
         "order": {"name": "#1001", "processed_at": "2026-03-01T10:00:00+00:00"},
@@ -237,8 +215,8 @@ FLOW = FlowDefinition(
     priority=30,
     is_marketing=False,
     template="review_request",
-    params_schema=ReviewRequestParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
     send_context=send_context,
+    sample_context=sample_context,
 )

@@ -13,26 +13,25 @@ A new order cancels a pending win-back.
 
 from __future__ import annotations
 
-import logging
 import math
+from collections.abc import Iterator
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from typing import Any
 
-from marshmallow import fields
-from marshmallow import validate
 from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopify_app.messaging import outbox as messaging
-from shopify_app.messaging.flow_settings import HoldoutParamsSchema
+from shopify_app.messaging.flow_params import WIN_BACK
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.outbox import FlowDefinition
 from shopify_app.messaging.outbox import PlannedMessage
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.models import Customer
 from shopify_app.models import CustomerPrediction
 from shopify_app.models import Message
@@ -42,27 +41,11 @@ from shopify_app.models import RollupCustomerDay
 from shopify_app.models import Shop
 from shopify_app.predictions import ModelStatus
 
-logger = logging.getLogger(__name__)
-
-NAME = "win_back"
+NAME = WIN_BACK
 MAX_OVERDUE = timedelta(days=365)
 """Customers overdue longer than this are not written to (stale addresses hurt deliverability)."""
 GAP_LOOKBACK_DAYS = 365
 """The median gap is taken over the repeat orders of the last year."""
-
-
-class WinBackParamsSchema(HoldoutParamsSchema):
-    margin_days = fields.Integer(
-        load_default=14, validate=validate.Range(0, 180, error="must be between 0 and 180 days")
-    )
-    median_gap_factor = fields.Float(
-        load_default=1.5,
-        validate=validate.Range(1.0, 10.0, error="must be between 1.0 and 10.0 times the gap"),
-    )
-    resend_after_days = fields.Integer(
-        load_default=90,
-        validate=validate.Range(30, 730, error="must be between 30 and 730 days"),
-    )
 
 
 def median_gap_days(session: Session, *, shop_id: int, today: date) -> float | None:
@@ -103,32 +86,56 @@ def overdue_customers(
     shop = session.get(Shop, shop_id)
     if shop is None:
         return {}
-    zone = messaging.shop_zone(shop.iana_timezone)
+    zone = shop_zone(shop.iana_timezone)
     today = now.astimezone(zone).date()
     latest_due = today - timedelta(days=margin.days)
-    overdue: dict[int, tuple[date, datetime]] = {}
     fitted = _model_is_fitted(session, shop_id)
-    if fitted:
-        rows = session.execute(
-            select(
-                CustomerPrediction.customer_id,
-                CustomerPrediction.expected_next_order_date,
-                CustomerPrediction.last_order_at,
-            ).where(
-                CustomerPrediction.shop_id == shop_id,
-                CustomerPrediction.expected_next_order_date > latest_due - MAX_OVERDUE,
-                CustomerPrediction.expected_next_order_date <= latest_due,
-            )
-        )
-        for customer_id, expected, last_order_at in rows:
-            if expected is not None:
-                overdue[customer_id] = (expected, last_order_at)
+    overdue = _overdue_by_model(session, shop_id=shop_id, latest_due=latest_due) if fitted else {}
     gap = median_gap_days(session, shop_id=shop_id, today=today)
     if gap is None or gap <= 0:
         return overdue
     expected_after = timedelta(days=math.ceil(gap * factor))
     # Midnight after the last allowed local day: a last order before it makes a customer due.
     cutoff = datetime.combine(latest_due - expected_after + timedelta(days=1), time(0), zone)
+    for candidate, last_order_at in _last_orders_before(
+        session, shop_id=shop_id, cutoff=cutoff, skip_dated=fitted, now=now
+    ):
+        if candidate is None or candidate in overdue:
+            continue
+        last_day = last_order_at.astimezone(zone).date()
+        overdue[candidate] = (last_day + expected_after, last_order_at)
+    return overdue
+
+
+def _overdue_by_model(
+    session: Session, *, shop_id: int, latest_due: date
+) -> dict[int, tuple[date, datetime]]:
+    """Return the customers the fitted model expected back by *latest_due* (within a year)."""
+    rows = session.execute(
+        select(
+            CustomerPrediction.customer_id,
+            CustomerPrediction.expected_next_order_date,
+            CustomerPrediction.last_order_at,
+        ).where(
+            CustomerPrediction.shop_id == shop_id,
+            CustomerPrediction.expected_next_order_date > latest_due - MAX_OVERDUE,
+            CustomerPrediction.expected_next_order_date <= latest_due,
+        )
+    )
+    return {
+        customer_id: (expected, last_order_at)
+        for customer_id, expected, last_order_at in rows
+        if expected is not None
+    }
+
+
+def _last_orders_before(
+    session: Session, *, shop_id: int, cutoff: datetime, skip_dated: bool, now: datetime
+) -> list[tuple[int | None, datetime]]:
+    """Return (customer, last order time) of the customers whose latest order is before *cutoff*.
+
+    With *skip_dated*, customers the model gives a date are left out: the model times them.
+    """
     # Only orders since the oldest last order still of interest are read: a customer whose
     # latest order is older has none of them and is left out, as wanted.
     statement = (
@@ -144,7 +151,7 @@ def overdue_customers(
         .group_by(Order.customer_id)
         .having(func.max(Order.processed_at) < cutoff)
     )
-    if fitted:  # customers the model dates are timed by the model, not by the median gap
+    if skip_dated:
         statement = statement.where(
             ~exists().where(
                 CustomerPrediction.shop_id == shop_id,
@@ -152,12 +159,9 @@ def overdue_customers(
                 CustomerPrediction.expected_next_order_date.is_not(None),
             )
         )
-    for candidate, last_order_at in session.execute(statement):
-        if candidate is None or candidate in overdue:
-            continue
-        last_day = last_order_at.astimezone(zone).date()
-        overdue[candidate] = (last_day + expected_after, last_order_at)
-    return overdue
+    return [
+        (customer_id, last_order_at) for customer_id, last_order_at in session.execute(statement)
+    ]
 
 
 def plan(session: Session, *, shop_id: int, now: datetime) -> int:
@@ -167,7 +171,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     if not config.enabled or shop is None:
         return 0
     params = config.params
-    resend_after = timedelta(days=int(params["resend_after_days"]))
     overdue = overdue_customers(
         session,
         shop_id=shop_id,
@@ -177,10 +180,35 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
     )
     if not overdue:
         return 0
+    return messaging.plan_messages(
+        session,
+        shop_id=shop_id,
+        messages=_win_backs(
+            session,
+            shop,
+            overdue,
+            resend_after=timedelta(days=int(params["resend_after_days"])),
+            now=now,
+        ),
+        holdout_share=float(params["holdout_share"]),
+        now=now,
+        noun="win-back emails",
+    )
+
+
+def _win_backs(
+    session: Session,
+    shop: Shop,
+    overdue: dict[int, tuple[date, datetime]],
+    *,
+    resend_after: timedelta,
+    now: datetime,
+) -> Iterator[PlannedMessage]:
+    """Yield an email for each overdue customer not written to within *resend_after*."""
     recent = set(
         session.scalars(
             select(Message.customer_id).where(
-                Message.shop_id == shop_id,
+                Message.shop_id == shop.id,
                 Message.flow == NAME,
                 Message.customer_id.in_(overdue),
                 Message.created_at > now - resend_after,
@@ -188,7 +216,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         )
     )
     bucket = (now.date() - date(1970, 1, 1)).days // resend_after.days
-    planned = 0
     for customer_id, (expected, last_order_at) in sorted(overdue.items()):
         if customer_id in recent:
             continue
@@ -196,9 +223,9 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
         email = messaging.normalize_email(customer.email) if customer is not None else None
         if customer is None or email is None or customer.redacted_at is not None:
             continue
-        if _ordered_since(session, shop_id, customer_id, last_order_at):
+        if _ordered_since(session, shop.id, customer_id, last_order_at):
             continue  # the prediction predates a newer order
-        message = PlannedMessage(
+        yield PlannedMessage(
             flow=FLOW,
             step=1,
             # The constraint keeps two concurrent planners to one message per period.
@@ -213,17 +240,6 @@ def plan(session: Session, *, shop_id: int, now: datetime) -> int:
                 "shop_url": f"https://{shop.domain}",
             },
         )
-        if messaging.plan_message(
-            session,
-            shop_id=shop_id,
-            message=message,
-            holdout_share=float(params["holdout_share"]),
-            now=now,
-        ):
-            planned += 1
-    if planned:
-        logger.info("Planned %d win-back emails", planned, extra={"shop_id": shop_id})
-    return planned
 
 
 def exit_reason(session: Session, message: Message, now: datetime) -> str | None:
@@ -254,7 +270,7 @@ def _ordered_since(
     return "ordered" if ordered else None
 
 
-def sample_context() -> dict[str, Any]:
+def sample_context(shop: Shop | None) -> dict[str, Any]:
     """Return made-up data to preview the template with."""
     return {
         "recipient": {"first_name": "Alex <Sample>"},
@@ -269,7 +285,7 @@ FLOW = FlowDefinition(
     priority=40,
     is_marketing=True,
     template="win_back",
-    params_schema=WinBackParamsSchema,
     plan=plan,
     exit_reason=exit_reason,
+    sample_context=sample_context,
 )

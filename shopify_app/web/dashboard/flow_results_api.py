@@ -16,7 +16,7 @@ from shopify_app.db import get_session
 from shopify_app.messaging.attribution import FlowStepResult
 from shopify_app.messaging.attribution import GroupResult
 from shopify_app.messaging.attribution import load_flow_results
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.money import amount_text
 from shopify_app.web import query
 from shopify_app.web.auth.session_guard import current_shop

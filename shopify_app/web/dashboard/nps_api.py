@@ -12,7 +12,7 @@ from flask import jsonify
 
 from shopify_app.db import get_session
 from shopify_app.messaging import nps
-from shopify_app.messaging.outbox import shop_zone
+from shopify_app.messaging.rules import shop_zone
 from shopify_app.web import query
 from shopify_app.web.auth.session_guard import current_shop
 

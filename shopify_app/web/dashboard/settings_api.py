@@ -24,9 +24,9 @@ from marshmallow import fields
 from shopify_app.db import get_session
 from shopify_app.errors import AppError
 from shopify_app.messaging import template_overrides
-from shopify_app.messaging.flow_settings import MESSAGING
+from shopify_app.messaging.flow_params import MESSAGING
+from shopify_app.messaging.flow_params import MessagingParamsSchema
 from shopify_app.messaging.flow_settings import InvalidFlowSettings
-from shopify_app.messaging.flow_settings import MessagingParamsSchema
 from shopify_app.messaging.flow_settings import default_config
 from shopify_app.messaging.flow_settings import load_flow_config
 from shopify_app.messaging.flow_settings import save_flow_config
