@@ -16,20 +16,8 @@ from flask import g
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
-
-
-def conflict_insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
-    """Return an INSERT for *model* in the session's dialect, which has ON CONFLICT clauses.
-
-    Both supported backends spell ON CONFLICT the same way; only the construct's module differs.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 class Database:
