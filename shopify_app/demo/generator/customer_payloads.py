@@ -54,17 +54,24 @@ def shop_payload(fmt: ShopFormat, *, at: datetime, history_start: datetime) -> d
     )
 
 
+def _identity(fmt: ShopFormat, customer: Customer) -> dict[str, Any]:
+    """Return the fields that name a customer, the same in their own payload and as a buyer."""
+    return {
+        "id": customer.id,
+        "created_at": fmt.time(customer.created_at),
+        "updated_at": fmt.time(customer.updated_at),
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "state": "enabled" if customer.has_account else "disabled",
+    }
+
+
 def customer_payload(fmt: ShopFormat, customer: Customer) -> dict[str, Any]:
     """Return customers/create (or customers/update: the same shape) for *customer*."""
     address = default_address(customer, part("customers/create", "default_address"))
     return fill(
         part("customers/create"),
-        id=customer.id,
-        created_at=fmt.time(customer.created_at),
-        updated_at=fmt.time(customer.updated_at),
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        state="enabled" if customer.has_account else "disabled",
+        **_identity(fmt, customer),
         note=None,
         verified_email=True,
         email=customer.email,
@@ -120,12 +127,7 @@ def buyer_payload(fmt: ShopFormat, customer: Customer, *, topic: str) -> dict[st
     """Return the `customer` block of a checkout or order payload of *topic*."""
     return fill(
         part(topic, "customer"),
-        id=customer.id,
-        created_at=fmt.time(customer.created_at),
-        updated_at=fmt.time(customer.updated_at),
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        state="enabled" if customer.has_account else "disabled",
+        **_identity(fmt, customer),
         email=customer.email,
         phone=customer.phone,
         currency=fmt.shop.currency,

@@ -30,16 +30,7 @@ def confirm_nps(token: str) -> tuple[str, int]:
         answer = nps.check_answer(get_session(), secret_key=get_settings().secret_key, token=token)
     except nps.InvalidNpsLink as error:
         return _invalid(error)
-    return (
-        render_template(
-            "nps.html",
-            state=answer.outcome.value,
-            score=answer.score,
-            shop_name=answer.shop_name,
-            action=request.path,
-        ),
-        200,
-    )
+    return _answer_page(answer, action=request.path)
 
 
 @bp.post("/nps/<token>")
@@ -53,12 +44,16 @@ def record_nps(token: str) -> tuple[str, int]:
         session.rollback()
         return _invalid(error)
     session.commit()
-    return (
-        render_template(
-            "nps.html",
-            state=answer.outcome.value,
-            score=answer.score,
-            shop_name=answer.shop_name,
-        ),
-        200,
+    return _answer_page(answer)
+
+
+def _answer_page(answer: nps.NpsAnswer, *, action: str | None = None) -> tuple[str, int]:
+    """Render the answer page; with *action*, the confirm form posts there (GET never records)."""
+    page = render_template(
+        "nps.html",
+        state=answer.outcome.value,
+        score=answer.score,
+        shop_name=answer.shop_name,
+        action=action or "",
     )
+    return page, 200
