@@ -26,6 +26,7 @@ from shopify_app.models import Message
 from shopify_app.models import MessageAttribution
 from shopify_app.models import MessageStatus
 from shopify_app.models import Order
+from shopify_app.money import to_cents
 
 ORDER_LOOKBACK = timedelta(days=7)
 """Orders are credited shortly after they arrive; this covers a scheduler that was down."""
@@ -213,9 +214,7 @@ def _compare(result: FlowStepResult, treated: list[Decimal], control: list[Decim
     for group in (result.treated, result.control):
         if group.eligible:
             group.conversion_rate = group.converted / group.eligible
-            group.revenue_per_1000 = (group.revenue * 1000 / group.eligible).quantize(
-                Decimal("0.01")
-            )
+            group.revenue_per_1000 = to_cents(group.revenue * 1000 / group.eligible)
     if not treated or not control:
         return
     n_t, n_c = len(treated), len(control)
@@ -229,16 +228,15 @@ def _compare(result: FlowStepResult, treated: list[Decimal], control: list[Decim
     mean_c, var_c = _mean_var(control)
     diff = mean_t - mean_c
     se_rev = math.sqrt(var_t / n_t + var_c / n_c)
-    cents = Decimal("0.01")
-    result.revenue_per_1000_lift = Decimal(str(diff * 1000)).quantize(cents)
+    result.revenue_per_1000_lift = to_cents(diff * 1000)
     result.revenue_per_1000_lift_ci95 = (
-        Decimal(str((diff - Z_95 * se_rev) * 1000)).quantize(cents),
-        Decimal(str((diff + Z_95 * se_rev) * 1000)).quantize(cents),
+        to_cents((diff - Z_95 * se_rev) * 1000),
+        to_cents((diff + Z_95 * se_rev) * 1000),
     )
-    result.incremental_revenue = Decimal(str(diff * n_t)).quantize(cents)
+    result.incremental_revenue = to_cents(diff * n_t)
     result.incremental_revenue_ci95 = (
-        Decimal(str((diff - Z_95 * se_rev) * n_t)).quantize(cents),
-        Decimal(str((diff + Z_95 * se_rev) * n_t)).quantize(cents),
+        to_cents((diff - Z_95 * se_rev) * n_t),
+        to_cents((diff + Z_95 * se_rev) * n_t),
     )
 
 

@@ -290,3 +290,44 @@ def test_no_source_file_keeps_a_noqa_for_the_size_rules() -> None:
                 ):
                     hidden.append(f"{module}:{token.start[0]}")
     assert hidden == []
+
+
+def _calls_of_attribute(tree: ast.AST, attribute: str) -> list[int]:
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == attribute
+    ]
+
+
+def test_money_is_rounded_only_by_the_money_module() -> None:
+    """One place decides how an amount rounds: `shopify_app.money`."""
+    rounding = {
+        f"{module}:{line}"
+        for module, path in MODULES.items()
+        if module != "shopify_app.money"
+        for line in _calls_of_attribute(ast.parse(path.read_text("utf-8")), "quantize")
+    }
+    assert rounding == set()
+
+
+def test_api_views_read_query_parameters_only_through_the_one_parser() -> None:
+    """Every /api route parses dates, periods and limits with `shopify_app.web.query`."""
+    readers = set()
+    for module, path in MODULES.items():
+        if not module.startswith("shopify_app.web.dashboard.") or not module.endswith("_api"):
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        readers |= {f"{module}:{line}" for line in _calls_of_attribute(tree, "args")}
+    assert readers == set()
+
+
+def test_the_inbox_due_condition_is_written_only_in_the_inbox() -> None:
+    """Claiming and sweeping share `webhooks.inbox.is_due`; a second copy would drift."""
+    copies = {
+        module
+        for module, path in MODULES.items()
+        if module != "webhooks.inbox"
+        and "WebhookDelivery.next_attempt_at <=" in path.read_text("utf-8")
+    }
+    assert copies == set()
