@@ -1,7 +1,7 @@
 """Queue-backed processing on Redis (Dramatiq): inbox deliveries and message sending as tasks.
 
 Only ids travel through Redis; the database stays the source of truth. A task runs the same
-domain functions as the embedded worker (`webhooks.worker.process_claim`, the sender's
+domain functions as the embedded worker (`webhooks.batch.process_claim`, the sender's
 `send_due_messages`), so claims, leases, retries and "at most once" for email hold unchanged:
 a task for a row that is already done or claimed by someone else does nothing. A lost queue
 message (Redis restart, failed enqueue, killed worker) is found again by `sweep`, a scheduled job
@@ -44,8 +44,9 @@ from shopify_app.models import Message
 from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
 from shopify_app.models.message import PENDING_STATUSES
+from webhooks import batch
 from webhooks import inbox
-from webhooks import worker
+from webhooks.processing import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -178,13 +179,13 @@ def process_delivery(
     delivery_id: int,
     now: datetime,
     lease: timedelta = inbox.CLAIM_LEASE,
-) -> worker.Outcome:
+) -> Outcome:
     """Claim and process one delivery with the embedded worker's own `process_claim`."""
     with database.session_scope() as session:
         claim = inbox.claim_one(session, delivery_id=delivery_id, now=now, lease=lease)
     if claim is None:
-        return worker.Outcome.SKIPPED
-    return worker.process_claim(database, claim=claim, now=now)
+        return Outcome.SKIPPED
+    return batch.process_claim(database, claim=claim, now=now)
 
 
 def find_stale_work(

@@ -10,6 +10,7 @@ from shopify_app.db import get_database
 from shopify_app.errors import AppError
 from webhooks import inbox
 from webhooks import worker
+from webhooks.processing import Outcome
 
 _ERROR_COLUMN_WIDTH = 100
 
@@ -24,10 +25,10 @@ def drain_command() -> None:
     report = worker.drain(get_database(current_app))
     click.echo(
         f"Processed {report.total} webhook deliveries: "
-        f"{report[worker.Outcome.DONE]} done, "
-        f"{report[worker.Outcome.FAILED]} failed (will be retried), "
-        f"{report[worker.Outcome.DEAD]} dead-lettered, "
-        f"{report[worker.Outcome.IGNORED]} ignored."
+        f"{report[Outcome.DONE]} done, "
+        f"{report[Outcome.FAILED]} failed (will be retried), "
+        f"{report[Outcome.DEAD]} dead-lettered, "
+        f"{report[Outcome.IGNORED]} ignored."
     )
 
 

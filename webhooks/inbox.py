@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Container
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -223,6 +224,22 @@ def lock_claimed(session: Session, *, claim: Claim) -> WebhookDelivery | None:
     )
 
 
+def lock_claimed_batch(session: Session, *, claims: Sequence[Claim]) -> list[WebhookDelivery]:
+    """Return the deliveries of *claims* still held by them, locked, in id order (one query)."""
+    attempts = {claim.delivery_id: claim.attempt for claim in claims}
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.id.in_(attempts),
+            WebhookDelivery.status == DeliveryStatus.PROCESSING,
+        )
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return [row for row in rows if attempts[row.id] == row.attempts]
+
+
 def mark_done(delivery: WebhookDelivery, *, now: datetime) -> None:
     delivery.status = DeliveryStatus.DONE
     delivery.processed_at = now
@@ -250,6 +267,14 @@ def mark_failed(
     else:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
+    return delivery.status
+
+
+def mark_dead(delivery: WebhookDelivery, *, error: str) -> DeliveryStatus:
+    """Dead-letter at once: the delivery can never succeed (its body or payload is wrong)."""
+    delivery.last_error = error[:MAX_ERROR_LENGTH]
+    delivery.status = DeliveryStatus.DEAD
+    delivery.next_attempt_at = None
     return delivery.status
 
 

@@ -26,6 +26,7 @@ from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
+from webhooks import batch
 from webhooks import inbox
 from webhooks import worker
 from webhooks.handlers import HANDLERS
@@ -291,8 +292,8 @@ def test_a_claim_taken_over_after_its_lease_is_not_processed_twice(
     with database.session_scope() as s:
         [fresh] = inbox.claim_due(s, now=later, limit=10)
 
-    assert worker.process_claim(database, claim=fresh, now=later) is worker.Outcome.DONE
-    assert worker.process_claim(database, claim=stale, now=later) is worker.Outcome.SKIPPED
+    assert batch.process_claim(database, claim=fresh, now=later) is worker.Outcome.DONE
+    assert batch.process_claim(database, claim=stale, now=later) is worker.Outcome.SKIPPED
     assert len(calls) == 1
 
 

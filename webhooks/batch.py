@@ -1,0 +1,139 @@
+"""Process claimed deliveries in batches: one transaction per batch, a savepoint per delivery.
+
+A commit per delivery is what made processing slow (and, on SQLite, what held the write lock
+while acknowledgements waited). Here a batch shares one transaction: each delivery still runs in
+a savepoint of its own, so a handler's failure is rolled back and recorded on that delivery
+alone. If the batch's transaction itself cannot commit (a constraint checked at commit, a lost
+connection), its deliveries are processed again one by one, each in its own transaction, so the
+culprit fails with its own error and the others are done.
+
+A batch is bounded by count (the claim) and by time: the transaction is committed once its
+deliveries have taken *budget*, and the rest go on in a new transaction. On SQLite every write
+transaction holds the database's one write lock, so a short budget bounds how long a webhook's
+acknowledgement can wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopify_app.db import Database
+from shopify_app.models import Shop
+from shopify_app.models import WebhookDelivery
+from webhooks import inbox
+from webhooks.processing import Outcome
+from webhooks.processing import apply_delivery
+from webhooks.processing import record_failure
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUDGET = timedelta(milliseconds=50)
+"""How long one batch transaction may run on SQLite, where it holds the only write lock."""
+
+SERVER_BUDGET = timedelta(seconds=2)
+"""How long one batch transaction may run on PostgreSQL, where writers lock rows, not the file."""
+
+
+def budget_for(database: Database) -> timedelta:
+    return SQLITE_BUDGET if database.is_sqlite else SERVER_BUDGET
+
+
+def process_batch(
+    database: Database,
+    *,
+    claims: Sequence[inbox.Claim],
+    now: datetime,
+    policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
+    budget: timedelta | None = None,
+) -> list[Outcome]:
+    """Process *claims* in as few transactions as the time budget allows; one outcome each."""
+    limit = (budget or budget_for(database)).total_seconds()
+    outcomes: list[Outcome] = []
+    pending = sorted(claims)
+    while pending:
+        done, outcomes_of_part = _process_part(
+            database, claims=pending, now=now, policy=policy, seconds=limit
+        )
+        outcomes.extend(outcomes_of_part)
+        pending = pending[done:]
+    return outcomes
+
+
+def _process_part(
+    database: Database,
+    *,
+    claims: Sequence[inbox.Claim],
+    now: datetime,
+    policy: inbox.RetryPolicy,
+    seconds: float,
+) -> tuple[int, list[Outcome]]:
+    """Process claims in one transaction until the budget is spent; return how many it took."""
+    taken = 0
+    outcomes: list[Outcome] = []
+    try:
+        with database.session_scope() as session:
+            started = time.monotonic()
+            held = {d.id: d for d in inbox.lock_claimed_batch(session, claims=claims)}
+            shops = _shops_by_domain(session, held.values())
+            for claim in claims:
+                taken += 1
+                delivery = held.get(claim.delivery_id)
+                if delivery is None:
+                    outcomes.append(Outcome.SKIPPED)
+                else:
+                    shop = shops.get(delivery.shop_domain)
+                    outcomes.append(
+                        apply_delivery(session, delivery, shop=shop, now=now, policy=policy)
+                    )
+                if time.monotonic() - started >= seconds:
+                    break
+        return taken, outcomes
+    except Exception:  # noqa: BLE001 - the batch could not commit; isolate the culprit
+        logger.warning(
+            "A batch of %d deliveries could not commit; processing them one by one", taken
+        )
+    return taken, [
+        process_claim(database, claim=claim, now=now, policy=policy) for claim in claims[:taken]
+    ]
+
+
+def _shops_by_domain(session: Session, deliveries: Iterable[WebhookDelivery]) -> dict[str, Shop]:
+    domains = {delivery.shop_domain for delivery in deliveries}
+    if not domains:
+        return {}
+    return {s.domain: s for s in session.scalars(select(Shop).where(Shop.domain.in_(domains)))}
+
+
+def process_claim(
+    database: Database,
+    *,
+    claim: inbox.Claim,
+    now: datetime,
+    policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
+) -> Outcome:
+    """Process one claimed delivery in a transaction of its own (a queue task, or a batch's
+    delivery again after the batch could not commit)."""
+    try:
+        with database.session_scope() as session:
+            delivery = inbox.lock_claimed(session, claim=claim)
+            if delivery is None:
+                return Outcome.SKIPPED
+            shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
+            return apply_delivery(session, delivery, shop=shop, now=now, policy=policy)
+    except Exception as exc:  # noqa: BLE001 - the transaction itself failed; record it below
+        failure: BaseException = exc
+    # The processing transaction could not commit (lost connection, a constraint checked at
+    # commit): record the failure in a fresh one so the delivery backs off instead of spinning.
+    with database.session_scope() as session:
+        delivery = inbox.lock_claimed(session, claim=claim)
+        if delivery is None:
+            return Outcome.SKIPPED
+        return record_failure(delivery, failure, now=now, policy=policy)
