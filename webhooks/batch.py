@@ -55,7 +55,7 @@ def process_batch(
     budget: timedelta | None = None,
 ) -> list[Outcome]:
     """Process *claims* in as few transactions as the time budget allows; one outcome each."""
-    limit = (budget or budget_for(database)).total_seconds()
+    limit = (budget if budget is not None else budget_for(database)).total_seconds()
     outcomes: list[Outcome] = []
     pending = sorted(claims)
     while pending:

@@ -49,7 +49,7 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # another worker took the delivery over after our lease ran out
 
 
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = ()
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (InvalidPayload, InvalidLocalPayload)
 """Errors a retry cannot cure: the delivery is dead-lettered at once with its reason."""
 
 

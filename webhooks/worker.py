@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timedelta
 
 from flask import Flask
 
@@ -61,6 +62,7 @@ def drain(
     batch_size: int = BATCH_SIZE,
     policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
     should_stop: Callable[[], bool] = lambda: False,
+    budget: timedelta | None = None,
 ) -> DrainReport:
     """Process due deliveries until none is left; *now* fixes the clock (tests step through it)."""
     report = DrainReport()
@@ -70,7 +72,8 @@ def drain(
             claims = inbox.claim_due(session, now=current, limit=batch_size)
         if not claims:
             break
-        for outcome in process_batch(database, claims=claims, now=current, policy=policy):
+        outcomes = process_batch(database, claims=claims, now=current, policy=policy, budget=budget)
+        for outcome in outcomes:
             report.add(outcome)
     return report
 

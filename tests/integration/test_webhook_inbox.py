@@ -163,16 +163,67 @@ def test_payload_is_validated_by_the_topic_schema_keeping_unknown_fields(
     assert [payload for _shop, payload, _ctx in calls] == [{"id": 7, "extra": "kept"}]
     assert load(session, good).status is DeliveryStatus.DONE
     failed = load(session, bad)
-    assert failed.status is DeliveryStatus.FAILED
+    assert (failed.status, failed.attempts) == (DeliveryStatus.DEAD, 1)
     assert failed.last_error is not None
     assert "does not match the orders/create schema" in failed.last_error
     assert "Missing data for required field" in failed.last_error
 
 
-def test_non_json_body_is_retried_with_backoff_then_dead_lettered_with_a_readable_error(
+def test_non_json_body_is_dead_lettered_at_once_with_a_readable_error(
     database: Database, session: Session, store: Callable[..., int], calls: Calls, now: datetime
 ) -> None:
     delivery_id = store(b"this is not json")
+
+    assert worker.drain(database, now=now)[worker.Outcome.DEAD] == 1
+
+    delivery = load(session, delivery_id)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DEAD, 1)
+    assert delivery.next_attempt_at is None
+    assert delivery.last_error is not None
+    assert delivery.last_error.startswith("The webhook body is not valid JSON")
+    assert worker.drain(database, now=now + timedelta(days=30)).total == 0
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests deeper than the JSON parser allows"),
+        (b'"just a string"', "is a JSON str, expected a JSON object"),
+    ],
+)
+def test_bodies_no_retry_can_cure_are_dead_lettered_at_once_with_their_reason(
+    database: Database,
+    session: Session,
+    store: Callable[..., int],
+    calls: Calls,
+    now: datetime,
+    body: bytes,
+    reason: str,
+) -> None:
+    delivery_id = store(body)
+
+    worker.drain(database, now=now)
+
+    delivery = load(session, delivery_id)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DEAD, 1)
+    assert delivery.last_error is not None
+    assert reason in delivery.last_error
+    assert calls == []
+
+
+def test_a_transient_failure_is_retried_with_backoff_then_dead_lettered_with_its_error(
+    database: Database,
+    session: Session,
+    store: Callable[..., int],
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+) -> None:
+    def locked_out(_s: Session, _shop: Shop | None, _payload: Any, _ctx: Any) -> None:
+        raise TimeoutError("lock wait timeout")
+
+    monkeypatch.setitem(HANDLERS, TOPIC, locked_out)
+    delivery_id = store()
     clock = now
     delays = []
 
@@ -192,13 +243,11 @@ def test_non_json_body_is_retried_with_backoff_then_dead_lettered_with_a_readabl
     delivery = load(session, delivery_id)
     assert delivery.status is DeliveryStatus.DEAD
     assert delivery.attempts == POLICY.max_attempts
-    assert delivery.last_error is not None
-    assert delivery.last_error.startswith("The webhook body is not valid JSON")
+    assert delivery.last_error == "TimeoutError: lock wait timeout"
     assert delays == [POLICY.delay_after(n) for n in range(1, POLICY.max_attempts)]
     assert delays == sorted(delays)
     assert delays[1] == 2 * delays[0]
     assert worker.drain(database, now=clock + timedelta(days=30)).total == 0
-    assert calls == []
 
 
 def test_json_that_is_not_an_object_fails_with_a_readable_error(
@@ -252,8 +301,8 @@ def test_one_failing_delivery_does_not_stop_the_others(
 
     report = worker.drain(database, now=now)
 
-    assert (report[worker.Outcome.FAILED], report[worker.Outcome.DONE]) == (1, 1)
-    assert load(session, first).status is DeliveryStatus.FAILED
+    assert (report[worker.Outcome.DEAD], report[worker.Outcome.DONE]) == (1, 1)
+    assert load(session, first).status is DeliveryStatus.DEAD
     assert load(session, second).status is DeliveryStatus.DONE
 
 
@@ -380,7 +429,9 @@ def test_drain_command_processes_everything_due_and_reports_counts(
     result = runner.invoke(args=["webhooks", "drain"])
 
     assert result.exit_code == 0, result.output
-    assert "Processed 3 webhook deliveries: 2 done, 1 failed" in result.output
+    assert "Processed 3 webhook deliveries: 2 done, 0 failed (will be retried), 1 dead" in (
+        result.output
+    )
     assert len(calls) == 2
 
 
