@@ -21,12 +21,12 @@ from shopify_app.messaging.signed_links import make_token
 from shopify_app.messaging.signed_links import read_token
 from shopify_app.models import Customer
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
 from tests.support.mail import start_sink
 from tests.support.mail import text_part
+from tests.support.settings import TEST_SETTINGS
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)

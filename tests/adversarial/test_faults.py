@@ -222,7 +222,7 @@ import os, signal, sys
 from datetime import datetime
 from shopify_app import create_app
 from shopify_app.db import get_database
-from tests.conftest import TEST_SETTINGS
+from tests.support.settings import TEST_SETTINGS
 from webhooks import handlers, worker
 
 app = create_app({**TEST_SETTINGS, "DATABASE_URL": sys.argv[1]})

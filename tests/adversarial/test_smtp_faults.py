@@ -23,10 +23,10 @@ from shopify_app.messaging.sender import SenderConfig
 from shopify_app.messaging.sender import send_due_messages
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import free_port
+from tests.support.settings import TEST_SETTINGS
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)

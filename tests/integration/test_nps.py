@@ -24,11 +24,11 @@ from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
 from shopify_app.privacy.service import export_customer_data
 from shopify_app.privacy.service import redact_customer
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
 from tests.support.mail import start_sink
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import make_session_token
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)

@@ -29,10 +29,10 @@ from shopify_app.messaging.outbox import plan_message
 from shopify_app.models import Customer
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import start_sink
+from tests.support.settings import TEST_SETTINGS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FLOW = "abandoned_checkout"

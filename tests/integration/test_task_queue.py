@@ -27,11 +27,11 @@ from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
 from shopify_app.settings import SettingsError
 from shopify_app.settings import load_settings
-from tests.conftest import TEST_SETTINGS
 from tests.support.mail import free_port
 from tests.support.orders import unique_order
 from tests.support.redis_server import redis_test_url
 from tests.support.redis_server import require_redis
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 from webhooks import worker

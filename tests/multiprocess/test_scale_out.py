@@ -46,7 +46,6 @@ from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
-from tests.conftest import TEST_SETTINGS
 from tests.support import database as test_db
 from tests.support import flows
 from tests.support.mail import SmtpSink
@@ -58,6 +57,7 @@ from tests.support.redis_server import is_ci
 from tests.support.redis_server import redis_test_url
 from tests.support.redis_server import require_redis
 from tests.support.redis_server import start_private_redis
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 
@@ -180,7 +180,7 @@ def shop(database: Database, make_app: Callable[[str], Flask]) -> Shop:
     from shopify_app.gateway.oauth import TokenGrant
     from shopify_app.store.credentials import install_shop
     from shopify_app.store.token_cipher import TokenCipher
-    from tests.conftest import TOKEN_KEY
+    from tests.support.settings import TOKEN_KEY
 
     installed = utcnow()
     grant = TokenGrant(
