@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.support.fixtures.databases",
     "tests.support.fixtures.apps",
     "tests.support.fixtures.shops",
+    "tests.support.fixtures.mail",
+    "tests.support.fixtures.browser",
 ]

@@ -24,7 +24,6 @@ from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 from tests.support.mail import text_part
 from tests.support.settings import TEST_SETTINGS
 
@@ -32,18 +31,6 @@ FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 ADA, BOB = 7101, 7102
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

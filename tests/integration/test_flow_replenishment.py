@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -23,25 +21,14 @@ from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 FLOW = "replenishment"
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 COFFEE = {"product_id": 501, "variant_id": 5011, "title": "Coffee beans 1kg", "name": "Coffee"}
 CUSTOMER = 8001
 BUYER = "bo@example.com"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

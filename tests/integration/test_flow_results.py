@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -21,24 +19,12 @@ from shopify_app.models import MessageAttribution
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
 from tests.support import flows
-from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.shopify import make_session_token
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

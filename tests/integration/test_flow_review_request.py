@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -21,7 +20,6 @@ from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 from tests.support.mail import text_part
 
 FLOW = "review_request"
@@ -30,18 +28,6 @@ BUYER = "rita@example.com"
 CUSTOMER = 9101
 TEA = {"product_id": 701, "variant_id": 7011, "title": "Green tea", "name": "Green tea"}
 MUG = {"product_id": 702, "variant_id": 7021, "title": "Stone mug", "name": "Stone mug"}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

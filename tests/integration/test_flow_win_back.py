@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -23,23 +21,10 @@ from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 
 FLOW = "win_back"
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 LINE = {"product_id": 801, "variant_id": 8011, "title": "Candle", "quantity": 1}
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

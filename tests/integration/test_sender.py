@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -31,25 +30,14 @@ from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.settings import TEST_SETTINGS
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 STEP_1 = T0 + timedelta(hours=1, minutes=1)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

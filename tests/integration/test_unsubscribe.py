@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -25,25 +24,12 @@ from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.settings import TEST_SETTINGS
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 BUYER = "cy@example.com"
 SHOPIFY_CUSTOMER = 7301
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

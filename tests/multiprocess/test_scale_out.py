@@ -50,7 +50,7 @@ from tests.support import database as test_db
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import free_port
-from tests.support.mail import start_sink
+from tests.support.mail import running_sink
 from tests.support.orders import unique_order
 from tests.support.redis_server import PrivateRedis
 from tests.support.redis_server import is_ci
@@ -130,9 +130,9 @@ def database(postgres_url: str) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
+    """One SMTP server for the module: the processes of `cluster` outlive a single test."""
+    with running_sink() as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
