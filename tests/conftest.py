@@ -6,5 +6,7 @@ pytest_plugins = [
     "tests.support.fixtures.apps",
     "tests.support.fixtures.shops",
     "tests.support.fixtures.mail",
+    "tests.support.fixtures.shopify",
     "tests.support.fixtures.browser",
+    "tests.support.fixtures.kpis",
 ]

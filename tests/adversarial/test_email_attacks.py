@@ -34,15 +34,8 @@ ADA, BOB = 7101, 7102
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(
-        name="Alpha Goods",
-        email="owner@alpha.example",
-        iana_timezone="UTC",
-        expires_at=datetime.now(UTC) + timedelta(days=1),
-    )
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, expires_at=datetime.now(UTC) + timedelta(days=1))
 
 
 @pytest.fixture

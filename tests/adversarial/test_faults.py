@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
@@ -32,11 +31,6 @@ from webhooks.inbox import CLAIM_LEASE
 from webhooks.worker import drain
 
 SHOP = "alpha.myshopify.com"
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop(SHOP)
 
 
 def order(number: int, *, updated_at: datetime, note: str = "") -> dict[str, Any]:

@@ -32,10 +32,8 @@ BUYER = "ada@example.com"
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0)
 
 
 def abandon(database: Database, shop: Shop, token: str = "tok-1", **fields: Any) -> None:

@@ -32,10 +32,10 @@ BUYER = "bo@example.com"
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Beans & Co", email="hello@beans.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0, intervals={"501": 15.0})
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(
+        FLOW, at=T0, name="Beans & Co", email="hello@beans.example", intervals={"501": 15.0}
+    )
 
 
 def buy(

@@ -31,10 +31,8 @@ MUG = {"product_id": 702, "variant_id": 7021, "title": "Stone mug", "name": "Sto
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Leaf & Stone", email="hello@leaf.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, name="Leaf & Stone", email="hello@leaf.example")
 
 
 def buy(database: Database, shop: Shop, order_id: int, *, lines: list[dict[str, Any]]) -> None:

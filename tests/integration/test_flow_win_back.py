@@ -28,10 +28,8 @@ LINE = {"product_id": 801, "variant_id": 8011, "title": "Candle", "quantity": 1}
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Wick & Co", email="hello@wick.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, name="Wick & Co", email="hello@wick.example")
 
 
 def buy(database: Database, shop: Shop, order_id: int, customer: int, at: datetime) -> None:

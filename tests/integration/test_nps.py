@@ -36,10 +36,8 @@ CUSTOMER = 9201
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Leaf & Stone", email="hello@leaf.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, "review_request", T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop("review_request", at=T0, name="Leaf & Stone", email="hello@leaf.example")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -35,15 +34,6 @@ ORDER_TOPICS = [
     "orders/fulfilled",
     "orders/cancelled",
 ]
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], session: Session) -> Shop:
-    installed = make_shop()
-    stored = session.get(Shop, installed.id)
-    assert stored is not None
-    session.commit()  # end the read: on SQLite it holds the write lock other sessions need
-    return stored
 
 
 def order_version(updated_at: datetime, **changes: Any) -> dict[str, Any]:

@@ -41,15 +41,6 @@ PERSONAL_VALUES = [
 ]
 
 
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], session: Session) -> Shop:
-    installed = make_shop()
-    stored = session.get(Shop, installed.id)
-    assert stored is not None
-    session.commit()  # end the read: on SQLite it holds the write lock other sessions need
-    return stored
-
-
 def privacy_payload(name: str, shop: Shop) -> dict[str, Any]:
     """Return the sample aimed at the order sample's customer (the samples use other ids)."""
     payload = load_payload(name)

@@ -41,11 +41,8 @@ STEP_1 = T0 + timedelta(hours=1, minutes=1)
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    flows.configure(database, shop.id, "replenishment", T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, "replenishment", at=T0)
 
 
 def abandon(

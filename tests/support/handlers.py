@@ -41,7 +41,8 @@ def deliver(
 ) -> WebhookDelivery:
     """Store *payload* in the inbox, validate it with the topic's schema, run the handler, commit.
 
-    A repeated *webhook_id* reuses its inbox row, as a replay of a stored delivery would.
+    The handler gets *shop* as loaded in *session*, as the worker hands it over. A repeated
+    *webhook_id* reuses its inbox row, as a replay of a stored delivery would.
     """
     domain = shop_domain or (shop.domain if shop is not None else "unknown.myshopify.com")
     webhook_id = webhook_id or str(uuid.uuid4())
@@ -77,8 +78,9 @@ def deliver(
         api_version="2026-04",
         now=now,
     )
+    stored_shop = session.get(Shop, shop.id) if shop is not None else None
     try:
-        HANDLERS[topic](session, shop, loaded, ctx)
+        HANDLERS[topic](session, stored_shop, loaded, ctx)
     except Exception:
         session.rollback()
         raise
