@@ -24,7 +24,7 @@ from shopify_app.models import DeliveryStatus
 from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 from webhooks.inbox import CLAIM_LEASE

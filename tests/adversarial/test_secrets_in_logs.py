@@ -22,8 +22,8 @@ from shopify_app.db import Database
 from shopify_app.models import ShopCredential
 from shopify_app.store.credentials import get_access_token
 from tests.support import flows
-from tests.support.handlers import load_payload
 from tests.support.mail import SmtpSink
+from tests.support.payloads import load_payload
 from tests.support.shopify import API_SECRET
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token

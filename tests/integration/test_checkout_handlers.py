@@ -16,7 +16,7 @@ from shopify_app.models import Checkout
 from shopify_app.models import Customer
 from shopify_app.models import Shop
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)
 

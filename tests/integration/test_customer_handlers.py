@@ -16,7 +16,7 @@ from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 CUSTOMER_ID = 706405506930370084
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)

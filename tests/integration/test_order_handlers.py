@@ -23,7 +23,7 @@ from shopify_app.models import RefundLine
 from shopify_app.models import Shop
 from shopify_app.store.refunds import OrderNotYetKnown
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 ORDER_ID = 820982911946154508
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)  # 2021-12-31T19:00:00-05:00

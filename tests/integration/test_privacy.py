@@ -26,7 +26,7 @@ from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from shopify_app.privacy import service as privacy
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 from tests.support.shopify import make_session_token
 
 CUSTOMER_ID = 115310627314723954

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,14 +16,6 @@ from shopify_app.models import WebhookDelivery
 from webhooks.handlers import HANDLERS
 from webhooks.registry import DeliveryContext
 from webhooks.schemas import SCHEMAS
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def load_payload(name: str) -> dict[str, Any]:
-    """Return a fresh copy of the sample payload in tests/fixtures/<name>.json."""
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return copy.deepcopy(data)
 
 
 def deliver(
