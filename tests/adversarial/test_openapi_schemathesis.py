@@ -17,8 +17,8 @@ from schemathesis.checks import response_schema_conformance
 from schemathesis.checks import status_code_conformance
 
 from shopify_app.models import Shop
-from tests.adversarial.conftest import VICTIM
-from tests.adversarial.conftest import Store
+from tests.adversarial.support import VICTIM
+from tests.adversarial.support import Store
 from tests.adversarial.support import scale
 from tests.support.shopify import make_session_token
 
