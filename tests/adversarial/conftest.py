@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
 
 from shopify_app.db import Database
-from shopify_app.demo.generator import DemoEvent
 from shopify_app.models import Shop
+from tests.adversarial.support import ATTACKER
+from tests.adversarial.support import VICTIM
+from tests.adversarial.support import Store
 from tests.adversarial.support import demo_events
 from tests.adversarial.support import feed_store
-
-VICTIM = "beta.myshopify.com"
-ATTACKER = "alpha.myshopify.com"
-
-
-@dataclass(frozen=True)
-class Store:
-    shop: Shop
-    events: list[DemoEvent]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -17,11 +18,22 @@ from shopify_app.db import Database
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopProfile
 from shopify_app.demo.generator import ShopSimulation
+from shopify_app.models import Shop
 from tests.support.shopify import webhook_headers
 from webhooks.worker import drain
 
 STREAM_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+VICTIM = "beta.myshopify.com"
+ATTACKER = "alpha.myshopify.com"
 IS_FULL_SCALE = os.environ.get("ADVERSARIAL_SCALE", "quick").lower() == "full"
+
+
+@dataclass(frozen=True)
+class Store:
+    """A shop of the adversarial suite and the demo history it was fed."""
+
+    shop: Shop
+    events: list[DemoEvent]
 
 
 def scale(quick: int, full: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
@@ -25,18 +24,13 @@ from shopify_app.models import DeliveryStatus
 from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 from webhooks.inbox import CLAIM_LEASE
 from webhooks.worker import drain
 
 SHOP = "alpha.myshopify.com"
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop(SHOP)
 
 
 def order(number: int, *, updated_at: datetime, note: str = "") -> dict[str, Any]:
@@ -222,7 +216,7 @@ import os, signal, sys
 from datetime import datetime, timedelta
 from shopify_app import create_app
 from shopify_app.db import get_database
-from tests.conftest import TEST_SETTINGS
+from tests.support.settings import TEST_SETTINGS
 from webhooks import handlers, worker
 
 app = create_app({**TEST_SETTINGS, "DATABASE_URL": sys.argv[1]})

@@ -14,22 +14,18 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from shopify_app.analytics import kpis
 from shopify_app.analytics.rollups.rebuild import rebuild_rollups
@@ -66,16 +62,6 @@ SURROGATE = {
     "customer_id",
     "recovered_order_id",
 }
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def _row(obj: Any) -> dict[str, Any]:

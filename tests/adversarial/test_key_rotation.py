@@ -20,8 +20,8 @@ from shopify_app.models import ShopCredential
 from shopify_app.store.token_cipher import TokenCipher
 from shopify_app.store.token_cipher import TokenDecryptionError
 from shopify_app.store.token_cipher import generate_key
-from tests.conftest import TEST_SETTINGS
-from tests.conftest import TOKEN_KEY
+from tests.support.settings import TEST_SETTINGS
+from tests.support.settings import TOKEN_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 

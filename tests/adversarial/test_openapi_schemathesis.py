@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck
@@ -18,11 +15,10 @@ from schemathesis.checks import content_type_conformance
 from schemathesis.checks import not_a_server_error
 from schemathesis.checks import response_schema_conformance
 from schemathesis.checks import status_code_conformance
-from werkzeug.serving import make_server
 
 from shopify_app.models import Shop
-from tests.adversarial.conftest import VICTIM
-from tests.adversarial.conftest import Store
+from tests.adversarial.support import VICTIM
+from tests.adversarial.support import Store
 from tests.adversarial.support import scale
 from tests.support.shopify import make_session_token
 
@@ -34,17 +30,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """Serve the app on 127.0.0.1 in a thread, as a real server would."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 def test_spec_covers_every_api_route_of_the_app(app: Flask) -> None:

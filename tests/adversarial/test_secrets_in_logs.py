@@ -22,9 +22,8 @@ from shopify_app.db import Database
 from shopify_app.models import ShopCredential
 from shopify_app.store.credentials import get_access_token
 from tests.support import flows
-from tests.support.handlers import load_payload
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
+from tests.support.payloads import load_payload
 from tests.support.shopify import API_SECRET
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
@@ -72,18 +71,6 @@ def captured_logs() -> Iterator[Capture]:
     yield handler
     root.removeHandler(handler)
     root.setLevel(previous)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @responses.activate

@@ -23,9 +23,9 @@ from shopify_app.db import Database
 from shopify_app.models import PrivacyRequest
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
-from tests.adversarial.conftest import ATTACKER
-from tests.adversarial.conftest import VICTIM
-from tests.adversarial.conftest import Store
+from tests.adversarial.support import ATTACKER
+from tests.adversarial.support import VICTIM
+from tests.adversarial.support import Store
 from tests.adversarial.support import customer_markers
 from tests.adversarial.support import demo_events
 from tests.adversarial.support import feed_store

@@ -23,10 +23,10 @@ from shopify_app.messaging.sender import SenderConfig
 from shopify_app.messaging.sender import send_due_messages
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import free_port
+from tests.support.settings import TEST_SETTINGS
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -59,10 +59,8 @@ class Server:
 
 
 @pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from shopify_app.models import DeliveryStatus
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from tests.adversarial.support import scale
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 from tests.support.shopify import API_SECRET
 from tests.support.shopify import webhook_headers
 from webhooks.handlers import HANDLERS

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import UTC
@@ -17,10 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
@@ -41,27 +37,16 @@ from shopify_app.models.webhook_delivery import DeliveryStatus
 from shopify_app.predictions import refresh_predictions
 from shopify_app.privacy import process_data_request
 from shopify_app.web.dashboard import kpi_api
-from tests.support import database as test_db
+from tests.support.fixtures.browser import WAIT_MS
 from tests.support.kpi_example import add_order
 from tests.support.shopify import make_session_token
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 APP_BRIDGE = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 # The browser's clock: "last 30 days" on the page is 2026-02-09 .. 2026-03-10.
 CLOCK = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -70,37 +55,6 @@ SHOP = "alpha.myshopify.com"
 BEANS = (801, "House espresso beans, 1 kg")
 FILTERS = (802, "Paper filters (100)")
 GRINDER = (803, "Hand grinder")
-# Every step that waits on the page gives up after this long, so a broken page fails, not hangs.
-WAIT_MS = 15_000
-
-
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """Run on SQLite only: these tests are about the page, not the database."""
-    return test_db.fresh_sqlite_copy(sqlite_template, tmp_path / "app.sqlite3")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}; apt-get install chromium"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 class AdminFrame:

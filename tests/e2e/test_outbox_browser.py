@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -16,73 +13,29 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from werkzeug.serving import make_server
 
 from shopify_app.db import Database
 from shopify_app.models import Shop
-from tests.support import database as test_db
 from tests.support import flows
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 T0 = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    return test_db.fresh_sqlite_copy(sqlite_template, tmp_path / "outbox.sqlite3")
+def settings_overrides() -> dict[str, Any]:
+    return {"APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url, "APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM}; apt-get install chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app: Flask, tmp_path: Path) -> Iterator[str]:
+def live_server(live_server: str, app: Flask, tmp_path: Path) -> str:
+    """Serve the demo outbox from this test's own folder."""
     app.extensions["demo_outbox_dir"] = tmp_path / "outbox"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    return live_server
 
 
 def test_outbox_lists_a_sent_recovery_email_and_shows_it_as_the_customer_sees_it(

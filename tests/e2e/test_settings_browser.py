@@ -2,78 +2,52 @@
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from shopify_app.models import Shop
-from tests.support import database as test_db
+from tests.support.fixtures.browser import WAIT_MS
 from tests.support.shopify import make_session_token
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SHOP = "alpha.myshopify.com"
-WAIT_MS = 15_000
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """Run on SQLite only: these tests are about the page, not the database."""
-    return test_db.fresh_sqlite_copy(sqlite_template, tmp_path / "app.sqlite3")
-
-
-@pytest.fixture
-def page(app: Flask, make_shop: Callable[..., Shop]) -> Iterator[Any]:
+def page(browser: Any, live_server: str, make_shop: Callable[..., Shop]) -> Iterator[Any]:
     """Open /settings as the admin would, with App Bridge handing out session tokens."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
     make_shop(SHOP, name="Leaf & Stone")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        tab = browser.new_page()
-        tab.set_default_timeout(WAIT_MS)
-        tab.route(
-            "**/*",
-            lambda route: (
-                route.continue_() if route.request.url.startswith(base) else route.abort()
-            ),
-        )
-        tab.expose_function("__mintSessionToken", lambda: make_session_token(SHOP))
-        tab.add_init_script("window.shopify = { idToken: () => window.__mintSessionToken() };")
-        query = urlencode(
-            {
-                "shop": SHOP,
-                "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE",
-                "embedded": "1",
-                "id_token": make_session_token(SHOP),
-            }
-        )
-        response = tab.goto(f"{base}/settings?{query}")
-        assert response is not None
-        assert response.status == 200
-        tab.wait_for_selector('#flows[data-state="ready"]')
-        yield tab
-        browser.close()
-    server.shutdown()
-    thread.join()
+    tab = browser.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(live_server) else route.abort()
+        ),
+    )
+    tab.expose_function("__mintSessionToken", lambda: make_session_token(SHOP))
+    tab.add_init_script("window.shopify = { idToken: () => window.__mintSessionToken() };")
+    query = urlencode(
+        {
+            "shop": SHOP,
+            "host": "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvYWxwaGE",
+            "embedded": "1",
+            "id_token": make_session_token(SHOP),
+        }
+    )
+    response = tab.goto(f"{live_server}/settings?{query}")
+    assert response is not None
+    assert response.status == 200
+    tab.wait_for_selector('#flows[data-state="ready"]')
+    yield tab
+    tab.close()
 
 
 def test_bad_value_shows_why_and_a_good_one_is_saved(page: Any) -> None:

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import date
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import delete
 from sqlalchemy import select
@@ -141,21 +138,10 @@ def test_the_nightly_job_starts_keeping_a_changed_retention_window(
     assert tracked_active_windows(session, shop_id=shop.id) == {DEFAULT_ACTIVE_DAYS, 30}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def scratch_database_url(empty_database_url: str) -> str:
     """Return an empty database of its own, for moving the schema up and down."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
-        return
-    url: str = request.getfixturevalue("postgres_database")
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS active_days_check CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA active_days_check"))
-    yield url + "?options=-csearch_path%3Dactive_days_check"
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS active_days_check CASCADE"))
-    engine.dispose()
+    return empty_database_url
 
 
 def test_the_migration_derives_the_new_aggregates_from_existing_rollups(

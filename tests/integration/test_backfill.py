@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
@@ -119,24 +118,8 @@ class FakeBulkShopify:
 
 
 @pytest.fixture
-def shopify() -> Iterator[FakeBulkShopify]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeBulkShopify(mock)
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop(SHOP)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def graphql(sleeps: list[float]) -> GraphQLClient:
-    return GraphQLClient(SHOP, "shpat_alpha", sleep=sleeps.append)
+def shopify(mock: responses.RequestsMock) -> FakeBulkShopify:
+    return FakeBulkShopify(mock)
 
 
 def _run_id(session: Session, shop: Shop, kind: BackfillKind) -> int:

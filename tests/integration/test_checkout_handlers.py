@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -17,18 +16,9 @@ from shopify_app.models import Checkout
 from shopify_app.models import Customer
 from shopify_app.models import Shop
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], session: Session) -> Shop:
-    installed = make_shop()
-    stored = session.get(Shop, installed.id)
-    assert stored is not None
-    session.commit()  # end the read: on SQLite it holds the write lock other sessions need
-    return stored
 
 
 def stored_checkout(session: Session) -> Checkout:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
@@ -30,9 +26,7 @@ from shopify_app.models import DeliveryStatus
 from shopify_app.models import WebhookDelivery
 from shopify_app.models.message import Message
 from shopify_app.models.message import MessageStatus
-from tests.support import database as test_db
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.shopify import make_session_token
 from webhooks.worker import drain
 
@@ -43,30 +37,19 @@ FLOWS = {"abandoned_checkout", "replenishment", "review_request", "win_back"}
 
 
 @pytest.fixture
-def database_url(sqlite_template: Path, tmp_path: Path) -> str:
+def database_backend() -> str:
     """This test is about the product working end to end; one backend is enough."""
-    return test_db.fresh_sqlite_copy(sqlite_template, tmp_path / "demo.sqlite3")
+    return "sqlite"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
+def settings_overrides() -> dict[str, Any]:
+    return {"APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
 
 
 @pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url, "APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
-
-
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def live_url(live_server: str) -> str:
+    return live_server
 
 
 def test_small_demo_fills_the_dashboard_and_sends_an_email_of_every_flow(

@@ -12,7 +12,7 @@ from shopify_app import create_app
 from shopify_app.models import Shop
 from shopify_app.settings import SettingsError
 from shopify_app.web.dashboard.demo_launcher import DEMO_SHOP_DOMAIN
-from tests.conftest import TEST_SETTINGS
+from tests.support.settings import TEST_SETTINGS
 
 LOCAL = {"APP_URL": "http://127.0.0.1:5000", "DEMO_MODE": True}
 

@@ -48,7 +48,7 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 FAST = DeliveryOptions(
     senders=3, duplicate_share=0.15, backoff_seconds=0.01, connect_timeout=10, read_timeout=30
 )
-only_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+only_sqlite = pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from shopify_app.models import Refund
 from shopify_app.models import Shop
 from shopify_app.store.parent_orders import OrderNotYetKnown
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKEN = "123123123"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -22,8 +21,9 @@ from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 from tests.support.mail import text_part
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -32,22 +32,8 @@ BUYER = "ada@example.com"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0)
 
 
 def abandon(database: Database, shop: Shop, token: str = "tok-1", **fields: Any) -> None:

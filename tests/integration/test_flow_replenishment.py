@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -23,7 +21,8 @@ from shopify_app.models import Shop
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 FLOW = "replenishment"
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -33,22 +32,10 @@ BUYER = "bo@example.com"
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Beans & Co", email="hello@beans.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0, intervals={"501": 15.0})
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(
+        FLOW, at=T0, name="Beans & Co", email="hello@beans.example", intervals={"501": 15.0}
+    )
 
 
 def buy(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -21,31 +19,17 @@ from shopify_app.models import MessageAttribution
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
 from tests.support import flows
-from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.shopify import make_session_token
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.5)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, holdout_share=0.5)
 
 
 def test_orders_are_credited_to_treated_and_control_messages_and_compared_per_step(

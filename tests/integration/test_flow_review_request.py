@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -21,7 +20,6 @@ from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 from tests.support.mail import text_part
 
 FLOW = "review_request"
@@ -33,22 +31,8 @@ MUG = {"product_id": 702, "variant_id": 7021, "title": "Stone mug", "name": "Sto
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Leaf & Stone", email="hello@leaf.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, name="Leaf & Stone", email="hello@leaf.example")
 
 
 def buy(database: Database, shop: Shop, order_id: int, *, lines: list[dict[str, Any]]) -> None:

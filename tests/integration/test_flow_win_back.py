@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskCliRunner
@@ -23,7 +21,6 @@ from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
 from tests.support.mail import html_part
-from tests.support.mail import start_sink
 
 FLOW = "win_back"
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
@@ -31,22 +28,8 @@ LINE = {"product_id": 801, "variant_id": 8011, "title": "Candle", "quantity": 1}
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Wick & Co", email="hello@wick.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, name="Wick & Co", email="hello@wick.example")
 
 
 def buy(database: Database, shop: Shop, order_id: int, customer: int, at: datetime) -> None:

@@ -10,10 +10,10 @@ from flask import Flask
 
 from shopify_app import create_app
 from shopify_app.db import get_database
-from tests.conftest import TEST_SETTINGS
 from tests.support.mail import free_port
 from tests.support.redis_server import redis_test_url
 from tests.support.redis_server import require_redis
+from tests.support.settings import TEST_SETTINGS
 
 
 @pytest.fixture

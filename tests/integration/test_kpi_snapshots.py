@@ -26,7 +26,6 @@ from tests.support.kpi_example import EXAMPLE_NOW
 from tests.support.kpi_example import Example
 from tests.support.kpi_example import add_order
 from tests.support.kpi_example import add_refund
-from tests.support.kpi_example import build_example
 from tests.support.kpi_example import local
 from tests.support.shopify import make_session_token
 
@@ -37,15 +36,9 @@ MAX_STALE = timedelta(minutes=10)
 
 
 @pytest.fixture
-def shop(session: Session, make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop("alpha.myshopify.com", iana_timezone="America/New_York")
-
-
-@pytest.fixture
-def example(session: Session, shop: Shop) -> Example:
-    built = build_example(session, shop.id)
-    session.commit()
-    return built
+def shop(example_shop: Shop) -> Shop:
+    """The shop of the worked example: these tests read its KPIs."""
+    return example_shop
 
 
 def read(session: Session, shop: Shop, period: kpis.Period, **changes: Any) -> Any:

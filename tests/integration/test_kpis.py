@@ -23,14 +23,6 @@ from tests.support.kpi_example import build_example
 from tests.support.kpi_example import local
 
 
-@pytest.fixture
-def example(session: Session, make_shop: Callable[..., Shop]) -> Example:
-    shop = make_shop("alpha.myshopify.com", currency="USD", iana_timezone="America/New_York")
-    built = build_example(session, shop.id)
-    session.commit()
-    return built
-
-
 def summary(session: Session, shop_id: int) -> kpis.KpiSummary:
     start, end = EXAMPLE_PERIOD
     return kpis.load_summary(

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from shopify_app import migrations_runner
 from shopify_app.models import Base
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_database")
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA IF EXISTS migration_check CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA migration_check"))
-    engine.dispose()
-    return url + "?options=-csearch_path%3Dmigration_check"
 
 
 def test_upgrade_from_base_to_head_creates_every_model_table(empty_database_url: str) -> None:

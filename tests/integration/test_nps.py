@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -24,12 +22,13 @@ from shopify_app.models import NpsResponse
 from shopify_app.models import Shop
 from shopify_app.privacy import export_customer_data
 from shopify_app.privacy import redact_customer
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import make_session_token
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 BUYER = "nina@example.com"
@@ -37,22 +36,8 @@ CUSTOMER = 9201
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Leaf & Stone", email="hello@leaf.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, "review_request", T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop("review_request", at=T0, name="Leaf & Stone", email="hello@leaf.example")
 
 
 @pytest.fixture

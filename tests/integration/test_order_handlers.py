@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -24,7 +23,7 @@ from shopify_app.models import RefundLine
 from shopify_app.models import Shop
 from shopify_app.store.parent_orders import OrderNotYetKnown
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 ORDER_ID = 820982911946154508
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=UTC)  # 2021-12-31T19:00:00-05:00
@@ -35,15 +34,6 @@ ORDER_TOPICS = [
     "orders/fulfilled",
     "orders/cancelled",
 ]
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], session: Session) -> Shop:
-    installed = make_shop()
-    stored = session.get(Shop, installed.id)
-    assert stored is not None
-    session.commit()  # end the read: on SQLite it holds the write lock other sessions need
-    return stored
 
 
 def order_version(updated_at: datetime, **changes: Any) -> dict[str, Any]:

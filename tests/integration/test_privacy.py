@@ -26,7 +26,7 @@ from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from shopify_app.privacy import redaction as privacy
 from tests.support.handlers import deliver
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 from tests.support.shopify import make_session_token
 
 CUSTOMER_ID = 115310627314723954
@@ -39,15 +39,6 @@ PERSONAL_VALUES = [
     "Smith",
     "123 Elm St.",  # the customer's address, carried in the raw order payload
 ]
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], session: Session) -> Shop:
-    installed = make_shop()
-    stored = session.get(Shop, installed.id)
-    assert stored is not None
-    session.commit()  # end the read: on SQLite it holds the write lock other sessions need
-    return stored
 
 
 def privacy_payload(name: str, shop: Shop) -> dict[str, Any]:

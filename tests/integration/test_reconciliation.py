@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from decimal import Decimal
@@ -119,29 +118,8 @@ class FakeShopify:
 
 
 @pytest.fixture
-def mock() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as requests_mock:
-        yield requests_mock
-
-
-@pytest.fixture
 def shopify(mock: responses.RequestsMock) -> FakeShopify:
     return FakeShopify(mock)
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop(ALPHA)
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def graphql(sleeps: list[float]) -> GraphQLClient:
-    return GraphQLClient(ALPHA, "shpat_alpha", sleep=sleeps.append)
 
 
 @pytest.fixture

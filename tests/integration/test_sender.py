@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -29,10 +28,11 @@ from shopify_app.messaging.outbox import plan_message
 from shopify_app.models import Customer
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
+from tests.support.settings import TEST_SETTINGS
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FLOW = "abandoned_checkout"
@@ -41,23 +41,8 @@ STEP_1 = T0 + timedelta(hours=1, minutes=1)
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    flows.configure(database, shop.id, "replenishment", T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, "replenishment", at=T0)
 
 
 def abandon(

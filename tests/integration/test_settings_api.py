@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -23,23 +22,12 @@ from shopify_app.models import Shop
 from tests.support import flows
 from tests.support import lifecycle
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
 from tests.support.shopify import make_session_token
+
+pytestmark = pytest.mark.usefixtures("smtp")
 
 T0 = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 LAYOUT = '{% extends "_layout.html" %}{% block content %}BODY{% endblock %}'
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
 
 
 @pytest.fixture

@@ -27,11 +27,10 @@ from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
 from shopify_app.settings import SettingsError
 from shopify_app.settings import load_settings
-from tests.conftest import TEST_SETTINGS
 from tests.support.mail import free_port
 from tests.support.orders import unique_order
-from tests.support.redis_server import redis_test_url
-from tests.support.redis_server import require_redis
+from tests.support.redis_server import emptied_redis
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 from webhooks import inbox
@@ -42,23 +41,13 @@ SHOP = "alpha.myshopify.com"
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    url = redis_test_url()
-    require_redis(url)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    with emptied_redis() as url:
+        yield url
 
 
 @pytest.fixture
 def settings_overrides(redis_url: str) -> dict[str, Any]:
     return {"REDIS_URL": redis_url, "QUEUE_SWEEP_AFTER_SECONDS": 60}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop]) -> Shop:
-    return make_shop(SHOP)
 
 
 def post_order(client: FlaskClient, number: int) -> int:

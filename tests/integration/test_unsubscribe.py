@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from collections.abc import Iterator
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -23,10 +22,9 @@ from shopify_app.messaging.signed_links import make_token
 from shopify_app.models import Customer
 from shopify_app.models import MessageStatus
 from shopify_app.models import Shop
-from tests.conftest import TEST_SETTINGS
 from tests.support import flows
 from tests.support.mail import SmtpSink
-from tests.support.mail import start_sink
+from tests.support.settings import TEST_SETTINGS
 
 FLOW = "abandoned_checkout"
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -35,27 +33,8 @@ SHOPIFY_CUSTOMER = 7301
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
-
-
-@pytest.fixture
-def settings_overrides(smtp: SmtpSink) -> dict[str, Any]:
-    return {"SMTP_URL": smtp.url}
-
-
-@pytest.fixture
-def shop(make_shop: Callable[..., Shop], database: Database) -> Shop:
-    shop = make_shop(
-        name="Alpha Goods",
-        email="owner@alpha.example",
-        iana_timezone="UTC",
-        expires_at=datetime.now(UTC) + timedelta(days=1),
-    )
-    flows.configure(database, shop.id, FLOW, T0, holdout_share=0.0)
-    return shop
+def shop(make_flow_shop: Callable[..., Shop]) -> Shop:
+    return make_flow_shop(FLOW, at=T0, expires_at=datetime.now(UTC) + timedelta(days=1))
 
 
 @pytest.fixture

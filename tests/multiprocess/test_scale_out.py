@@ -46,18 +46,16 @@ from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
-from tests.conftest import TEST_SETTINGS
 from tests.support import database as test_db
 from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import free_port
-from tests.support.mail import start_sink
+from tests.support.mail import running_sink
 from tests.support.orders import unique_order
 from tests.support.redis_server import PrivateRedis
-from tests.support.redis_server import is_ci
-from tests.support.redis_server import redis_test_url
-from tests.support.redis_server import require_redis
+from tests.support.redis_server import emptied_redis
 from tests.support.redis_server import start_private_redis
+from tests.support.settings import TEST_SETTINGS
 from tests.support.shopify import json_body
 from tests.support.shopify import webhook_headers
 
@@ -109,15 +107,8 @@ class Processes:
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> str:
-    url = test_db.postgres_url()
-    problem = test_db.postgres_problem(url)
-    if problem:
-        if is_ci():
-            pytest.fail(f"PostgreSQL is required under CI and is unreachable: {problem}")
-        pytest.skip(f"PostgreSQL unreachable ({problem})")
-    test_db.reset_postgres_schema(url)
-    return url
+def postgres_url(postgres_database: str) -> str:
+    return postgres_database
 
 
 @pytest.fixture
@@ -130,20 +121,15 @@ def database(postgres_url: str) -> Iterator[Database]:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
-    sink, controller = start_sink()
-    yield sink
-    controller.stop()
+    """One SMTP server for the module: the processes of `cluster` outlive a single test."""
+    with running_sink() as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
 def shared_redis() -> Iterator[str]:
-    url = redis_test_url()
-    require_redis(url)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    with emptied_redis() as url:
+        yield url
 
 
 @pytest.fixture
@@ -176,32 +162,8 @@ def cluster(postgres_url: str, shared_redis: str, smtp: SmtpSink) -> Iterator[Cl
 
 
 @pytest.fixture
-def shop(database: Database, make_app: Callable[[str], Flask]) -> Shop:
-    from shopify_app.gateway.oauth import TokenGrant
-    from shopify_app.store.credentials import install_shop
-    from shopify_app.store.token_cipher import TokenCipher
-    from tests.conftest import TOKEN_KEY
-
-    installed = utcnow()
-    grant = TokenGrant(
-        access_token="shpat_alpha",
-        scope="read_orders,read_customers,read_fulfillments,write_customers",
-        expires_at=installed + timedelta(hours=1),
-        refresh_token="shprt_alpha",
-        refresh_token_expires_at=installed + timedelta(days=90),
-    )
-    with database.session_scope() as session:
-        shop = install_shop(
-            session,
-            shop_domain=SHOP,
-            grant=grant,
-            cipher=TokenCipher([TOKEN_KEY]),
-            now=installed,
-        )
-        shop.name = "Alpha Goods"
-        shop.email = "owner@alpha.example"
-        shop.iana_timezone = "UTC"
-    return shop
+def shop(make_shop: Callable[..., Shop], make_app: Callable[[str], Flask]) -> Shop:
+    return make_shop(SHOP, name="Alpha Goods", email="owner@alpha.example", iana_timezone="UTC")
 
 
 @pytest.fixture

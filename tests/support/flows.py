@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskCliRunner
@@ -20,13 +18,7 @@ from shopify_app.models import Message
 from shopify_app.models import Shop
 from shopify_app.store.checkouts import upsert_checkout
 from shopify_app.store.orders import upsert_order
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return data
+from tests.support.payloads import load_payload
 
 
 def checkout_payload(
@@ -40,7 +32,7 @@ def checkout_payload(
     lines: list[dict[str, Any]] | None = None,
     completed_at: datetime | None = None,
 ) -> dict[str, Any]:
-    payload = copy.deepcopy(_fixture("checkouts__create.json"))
+    payload = load_payload("checkouts__create")
     payload.update(
         token=token,
         cart_token=f"cart-{token}",
@@ -77,7 +69,7 @@ def order_payload(
     lines: list[dict[str, Any]] | None = None,
     total_price: str = "89.99",
 ) -> dict[str, Any]:
-    payload = copy.deepcopy(_fixture("orders__create.json"))
+    payload = load_payload("orders__create")
     stamp = processed_at.isoformat()
     payload.update(
         id=shopify_id,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,14 +16,6 @@ from shopify_app.models import WebhookDelivery
 from webhooks.handlers import HANDLERS
 from webhooks.registry import DeliveryContext
 from webhooks.schemas import SCHEMAS
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def load_payload(name: str) -> dict[str, Any]:
-    """Return a fresh copy of the sample payload in tests/fixtures/<name>.json."""
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return copy.deepcopy(data)
 
 
 def deliver(
@@ -41,7 +31,8 @@ def deliver(
 ) -> WebhookDelivery:
     """Store *payload* in the inbox, validate it with the topic's schema, run the handler, commit.
 
-    A repeated *webhook_id* reuses its inbox row, as a replay of a stored delivery would.
+    The handler gets *shop* as loaded in *session*, as the worker hands it over. A repeated
+    *webhook_id* reuses its inbox row, as a replay of a stored delivery would.
     """
     domain = shop_domain or (shop.domain if shop is not None else "unknown.myshopify.com")
     webhook_id = webhook_id or str(uuid.uuid4())
@@ -77,8 +68,9 @@ def deliver(
         api_version="2026-04",
         now=now,
     )
+    stored_shop = session.get(Shop, shop.id) if shop is not None else None
     try:
-        HANDLERS[topic](session, shop, loaded, ctx)
+        HANDLERS[topic](session, stored_shop, loaded, ctx)
     except Exception:
         session.rollback()
         raise

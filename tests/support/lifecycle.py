@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 from datetime import date
 from datetime import datetime
 from decimal import Decimal
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 
@@ -22,13 +18,7 @@ from shopify_app.models import Shop
 from shopify_app.store.fulfillments import upsert_fulfillment
 from shopify_app.store.refunds import record_refund
 from tests.support.mail import html_part
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return data
+from tests.support.payloads import load_payload
 
 
 def fulfill(
@@ -42,7 +32,7 @@ def fulfill(
     status: str = "success",
 ) -> None:
     """Store a fulfillment of the order created at *at*, delivered at *delivered_at* if given."""
-    payload = copy.deepcopy(_fixture("fulfillments__create.json"))
+    payload = load_payload("fulfillments__create")
     payload.update(
         id=fulfillment_id,
         order_id=order_shopify_id,
@@ -77,7 +67,7 @@ def refund(
     at: datetime,
 ) -> None:
     """Store a refunds/create payload refunding *quantity* of one order line."""
-    payload = copy.deepcopy(_fixture("refunds__create.json"))
+    payload = load_payload("refunds__create")
     payload.update(
         id=refund_id,
         order_id=order_shopify_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 from email.message import EmailMessage
@@ -50,11 +52,16 @@ class SmtpSink:
         return [m for m in self.messages if m["To"] == address]
 
 
-def start_sink() -> tuple[SmtpSink, Controller]:
+@contextmanager
+def running_sink() -> Iterator[SmtpSink]:
+    """Serve an SmtpSink on a free local port until the block ends."""
     sink = SmtpSink(port=free_port())
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
-    return sink, controller
+    try:
+        yield sink
+    finally:
+        controller.stop()
 
 
 def html_part(message: EmailMessage) -> str:

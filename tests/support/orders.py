@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.handlers import load_payload
+from tests.support.payloads import load_payload
 
 
 def unique_order(number: int, *, base: int = 7_000_000_000_000) -> dict[str, Any]:

@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pytest
 import redis
 
+from tests.support.ci import unavailable
 from tests.support.mail import free_port
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -18,10 +20,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
 
 def redis_test_url() -> str:
     return os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
-
-
-def is_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def redis_problem(url: str) -> str | None:
@@ -39,11 +37,25 @@ def redis_problem(url: str) -> str | None:
 def require_redis(url: str) -> None:
     """Fail under CI, skip elsewhere, when Redis at *url* is unreachable."""
     problem = redis_problem(url)
-    if problem is None:
-        return
-    if is_ci():
-        pytest.fail(f"Redis is required under CI and is unreachable: {problem}")
-    pytest.skip(f"Redis unreachable ({problem})")
+    if problem is not None:
+        unavailable(
+            f"Redis unreachable ({problem})",
+            ci_reason=f"Redis is required under CI and is unreachable: {problem}",
+        )
+
+
+@contextmanager
+def emptied_redis() -> Iterator[str]:
+    """Yield the URL of the test Redis database, emptied before the block and after it."""
+    url = redis_test_url()
+    require_redis(url)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
 
 
 @dataclass
@@ -60,9 +72,10 @@ class PrivateRedis:
     def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            if is_ci():
-                pytest.fail("redis-server is required under CI and is not installed")
-            pytest.skip("redis-server is not installed")
+            unavailable(
+                "redis-server is not installed",
+                ci_reason="redis-server is required under CI and is not installed",
+            )
         self.process = subprocess.Popen(
             [
                 binary,

@@ -8,7 +8,7 @@ import pytest
 
 from shopify_app.settings import SettingsError
 from shopify_app.settings import load_settings
-from tests.conftest import TEST_SETTINGS
+from tests.support.settings import TEST_SETTINGS
 
 PRODUCTION = {k: v for k, v in TEST_SETTINGS.items() if k not in {"TESTING", "BACKGROUND_WORKER"}}
 PRODUCTION["SECRET_KEY"] = "x" * 40
