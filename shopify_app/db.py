@@ -16,6 +16,7 @@ from flask import g
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -86,6 +87,17 @@ def _begin_sqlite_transaction(connection: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: two writers queue on busy_timeout instead of
     # one failing with "database is locked" when it upgrades a read lock mid-transaction.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def describe_database_error(error: DBAPIError) -> str:
+    """Return the driver's error type and first line, without the statement or its parameters.
+
+    The parameters of a failed statement may hold webhook payloads or tokens: logs and the inbox
+    get this instead of `str(error)`.
+    """
+    original = error.orig if error.orig is not None else error
+    first_line = (str(original).strip().splitlines() or [""])[0]
+    return f"{type(original).__name__}: {first_line}"
 
 
 def init_app(app: Flask, database: Database) -> None:

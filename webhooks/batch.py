@@ -16,8 +16,8 @@ acknowledgement can wait for it.
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import datetime
 from datetime import timedelta
@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from shopify_app.db import Database
 from shopify_app.models import Shop
-from shopify_app.models import WebhookDelivery
 from webhooks import inbox
 from webhooks.processing import Outcome
 from webhooks.processing import apply_delivery
@@ -76,40 +75,48 @@ def _process_part(
     seconds: float,
 ) -> tuple[int, list[Outcome]]:
     """Process claims in one transaction until the budget is spent; return how many it took."""
-    taken = 0
     outcomes: list[Outcome] = []
     try:
         with database.session_scope() as session:
-            started = time.monotonic()
-            held = {d.id: d for d in inbox.lock_claimed_batch(session, claims=claims)}
-            shops = _shops_by_domain(session, held.values())
-            for claim in claims:
-                taken += 1
-                delivery = held.get(claim.delivery_id)
-                if delivery is None:
-                    outcomes.append(Outcome.SKIPPED)
-                else:
-                    shop = shops.get(delivery.shop_domain)
-                    outcomes.append(
-                        apply_delivery(session, delivery, shop=shop, now=now, policy=policy)
-                    )
-                if time.monotonic() - started >= seconds:
-                    break
-        return taken, outcomes
+            _apply_claims(
+                session, claims, outcomes=outcomes, now=now, policy=policy, seconds=seconds
+            )
+        return len(outcomes), outcomes
     except Exception:  # noqa: BLE001 - the batch could not commit; isolate the culprit
         logger.warning(
-            "A batch of %d deliveries could not commit; processing them one by one", taken
+            "A batch of %d deliveries could not commit; processing them one by one",
+            len(outcomes),
         )
+    taken = max(len(outcomes), 1)
     return taken, [
         process_claim(database, claim=claim, now=now, policy=policy) for claim in claims[:taken]
     ]
 
 
-def _shops_by_domain(session: Session, deliveries: Iterable[WebhookDelivery]) -> dict[str, Shop]:
-    domains = {delivery.shop_domain for delivery in deliveries}
-    if not domains:
-        return {}
-    return {s.domain: s for s in session.scalars(select(Shop).where(Shop.domain.in_(domains)))}
+def _apply_claims(
+    session: Session,
+    claims: Sequence[inbox.Claim],
+    *,
+    outcomes: list[Outcome],
+    now: datetime,
+    policy: inbox.RetryPolicy,
+    seconds: float,
+) -> None:
+    """Lock the claimed rows and their shops (one query each), then apply them in claim order
+    until *seconds* have passed; append one outcome per claim taken."""
+    started = time.monotonic()
+    held = {d.id: d for d in inbox.lock_claimed(session, claims=claims)}
+    domains = {delivery.shop_domain for delivery in held.values()}
+    shops = {s.domain: s for s in session.scalars(select(Shop).where(Shop.domain.in_(domains)))}
+    for claim in claims:
+        delivery = held.get(claim.delivery_id)
+        if delivery is None:
+            outcomes.append(Outcome.SKIPPED)
+        else:
+            shop = shops.get(delivery.shop_domain)
+            outcomes.append(apply_delivery(session, delivery, shop=shop, now=now, policy=policy))
+        if time.monotonic() - started >= seconds:
+            return
 
 
 def process_claim(
@@ -121,19 +128,19 @@ def process_claim(
 ) -> Outcome:
     """Process one claimed delivery in a transaction of its own (a queue task, or a batch's
     delivery again after the batch could not commit)."""
+    outcomes: list[Outcome] = []
     try:
         with database.session_scope() as session:
-            delivery = inbox.lock_claimed(session, claim=claim)
-            if delivery is None:
-                return Outcome.SKIPPED
-            shop = session.scalar(select(Shop).where(Shop.domain == delivery.shop_domain))
-            return apply_delivery(session, delivery, shop=shop, now=now, policy=policy)
+            _apply_claims(
+                session, [claim], outcomes=outcomes, now=now, policy=policy, seconds=math.inf
+            )
+        return outcomes[0]
     except Exception as exc:  # noqa: BLE001 - the transaction itself failed; record it below
         failure: BaseException = exc
     # The processing transaction could not commit (lost connection, a constraint checked at
     # commit): record the failure in a fresh one so the delivery backs off instead of spinning.
     with database.session_scope() as session:
-        delivery = inbox.lock_claimed(session, claim=claim)
-        if delivery is None:
+        held = inbox.lock_claimed(session, claims=[claim])
+        if not held:
             return Outcome.SKIPPED
-        return record_failure(delivery, failure, now=now, policy=policy)
+        return record_failure(held[0], failure, now=now, policy=policy)

@@ -210,21 +210,7 @@ def _claim(
     return sorted(Claim(delivery_id=row.id, attempt=row.attempts) for row in claimed)
 
 
-def lock_claimed(session: Session, *, claim: Claim) -> WebhookDelivery | None:
-    """Return the delivery of *claim*, locked, or None when another worker has taken it over."""
-    return session.scalar(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == claim.delivery_id,
-            WebhookDelivery.status == DeliveryStatus.PROCESSING,
-            WebhookDelivery.attempts == claim.attempt,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-
-
-def lock_claimed_batch(session: Session, *, claims: Sequence[Claim]) -> list[WebhookDelivery]:
+def lock_claimed(session: Session, *, claims: Sequence[Claim]) -> list[WebhookDelivery]:
     """Return the deliveries of *claims* still held by them, locked, in id order (one query)."""
     attempts = {claim.delivery_id: claim.attempt for claim in claims}
     rows = session.scalars(

@@ -25,6 +25,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from shopify_app.db import describe_database_error
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
@@ -137,9 +138,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, InvalidPayload):
         return str(exc)
     if isinstance(exc, DBAPIError):
-        original = exc.orig if exc.orig is not None else exc
-        first_line = (str(original).strip().splitlines() or [""])[0]
-        return f"{type(original).__name__}: {first_line}"
+        return describe_database_error(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

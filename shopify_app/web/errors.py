@@ -12,6 +12,7 @@ from flask import request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from shopify_app.db import describe_database_error
 from shopify_app.errors import AppError
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,7 @@ def init_app(app: Flask) -> None:
     def handle_database_unavailable(error: OperationalError) -> Response:
         # Unreachable, full or locked database: a 503 tells Shopify and the admin page to retry.
         # Only the driver's first line is logged; the statement's parameters may hold payloads.
-        original = error.orig if error.orig is not None else error
-        first_line = (str(original).strip().splitlines() or [""])[0]
-        logger.error("Database unavailable: %s: %s", type(original).__name__, first_line)
+        logger.error("Database unavailable: %s", describe_database_error(error))
         return error_response(
             "The database is unavailable; retry later", 503, {"Retry-After": "30"}
         )
