@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.fixtures.shopify",
     "tests.support.fixtures.browser",
     "tests.support.fixtures.kpis",
+    "tests.support.fixtures.inbox",
 ]

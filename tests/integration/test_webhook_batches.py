@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -18,6 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.processing import order_bodies
 from shopify_app.db import Database
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import Order
@@ -26,45 +23,15 @@ from shopify_app.models import WebhookDelivery
 from webhooks import batch
 from webhooks import inbox
 from webhooks import worker
-from webhooks.verification import WebhookEnvelope
 
 SHOP = "alpha.myshopify.com"
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "orders__create.json"
 
 
-def order_body(number: int, **changes: Any) -> bytes:
-    """Return a sample orders/create body with its own order, customer and line ids."""
-    payload = copy.deepcopy(json.loads(FIXTURE.read_text()))
-    order_id = 8_000_000_000_000 + number
-    payload.update(id=order_id, name=f"#{number}", email=f"buyer{number}@example.com")
-    if payload.get("customer"):
-        payload["customer"].update(id=9_000_000_000_000 + number, email=payload["email"])
-    for index, line in enumerate(payload.get("line_items", [])):
-        line["id"] = order_id * 10 + index
-    payload.update(changes)
+def without_total_price(body: bytes) -> bytes:
+    """Return *body* with its order total removed: a payload no retry can make storable."""
+    payload = json.loads(body)
+    payload.update(total_price_set=None, total_price=None)
     return json.dumps(payload).encode()
-
-
-@pytest.fixture
-def store(database: Database, now: datetime) -> Callable[[bytes], int]:
-    def record(body: bytes) -> int:
-        envelope = WebhookEnvelope(
-            topic="orders/create",
-            shop_domain=SHOP,
-            webhook_id=str(uuid.uuid4()),
-            api_version="2026-07",
-            event_id=None,
-            triggered_at=now - timedelta(seconds=5),
-            body=body,
-        )
-        with database.session_scope() as session:
-            delivery_id = inbox.record_delivery(
-                session, envelope=envelope, now=now, handled_topics={"orders/create"}
-            )
-        assert delivery_id is not None
-        return delivery_id
-
-    return record
 
 
 @pytest.fixture
@@ -103,12 +70,13 @@ def test_one_poisoned_delivery_in_a_batch_of_50_leaves_49_done_and_one_dead_with
     now: datetime,
 ) -> None:
     make_shop(SHOP)
-    ids = [store(order_body(n)) for n in range(1, 51)]
+    bodies = order_bodies(50)
+    ids = [store(body) for body in bodies]
     poisoned = ids[17]
     with database.session_scope() as write:
         delivery = write.get(WebhookDelivery, poisoned)
         assert delivery is not None
-        delivery.payload = order_body(18, total_price_set=None, total_price=None)
+        delivery.payload = without_total_price(bodies[17])
 
     report = worker.drain(database, now=now, batch_size=50)
 
@@ -132,8 +100,8 @@ def test_a_batch_shares_one_transaction_and_a_spent_budget_commits_early(
     now: datetime,
 ) -> None:
     make_shop(SHOP)
-    for n in range(1, 11):
-        store(order_body(n))
+    for body in order_bodies(10):
+        store(body)
     claims = claim_all(database, now)
     commits.clear()
 
@@ -155,8 +123,8 @@ def test_a_batch_that_cannot_commit_is_processed_again_one_delivery_per_transact
     now: datetime,
 ) -> None:
     make_shop(SHOP)
-    for n in range(1, 6):
-        store(order_body(n))
+    for body in order_bodies(5):
+        store(body)
     claims = claim_all(database, now)
     refused: list[int] = []
 
@@ -184,8 +152,8 @@ def test_a_claim_taken_over_by_another_worker_is_skipped_inside_a_batch(
     now: datetime,
 ) -> None:
     make_shop(SHOP)
-    store(order_body(1))
-    store(order_body(2))
+    for body in order_bodies(2):
+        store(body)
     first, second = claim_all(database, now)
     stale = inbox.Claim(delivery_id=second.delivery_id, attempt=second.attempt - 1)
 

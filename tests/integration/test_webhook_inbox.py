@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
@@ -32,7 +31,6 @@ from webhooks import worker
 from webhooks.handlers import HANDLERS
 from webhooks.registry import DeliveryContext
 from webhooks.schemas import SCHEMAS
-from webhooks.verification import WebhookEnvelope
 
 SHOP = "alpha.myshopify.com"
 TOPIC = "orders/create"
@@ -58,36 +56,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
     monkeypatch.setitem(HANDLERS, TOPIC, handle)
     return recorded
-
-
-@pytest.fixture
-def store(database: Database, now: datetime) -> Callable[..., int]:
-    """Record a delivery in the inbox as the endpoint would; return its id."""
-
-    def record(
-        body: bytes = b'{"id": 1}',
-        *,
-        topic: str = TOPIC,
-        shop_domain: str = SHOP,
-        handled: bool = True,
-    ) -> int:
-        envelope = WebhookEnvelope(
-            topic=topic,
-            shop_domain=shop_domain,
-            webhook_id=str(uuid.uuid4()),
-            api_version="2026-07",
-            event_id=None,
-            triggered_at=now - timedelta(seconds=5),
-            body=body,
-        )
-        with database.session_scope() as session:
-            delivery_id = inbox.record_delivery(
-                session, envelope=envelope, now=now, handled_topics={topic} if handled else ()
-            )
-        assert delivery_id is not None
-        return delivery_id
-
-    return record
 
 
 def load(session: Session, delivery_id: int) -> WebhookDelivery:
