@@ -9,14 +9,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from jobs import scheduler as scheduler_module
 from jobs.registry import load_jobs
 from shopify_app.db import get_database
-from shopify_app.models import Message
-from shopify_app.models import MessageStatus
-from shopify_app.models import Shop
+from shopify_app.messaging.claims import list_needing_review
 
 
 @click.group("jobs", cls=AppGroup)
@@ -72,12 +69,7 @@ def scheduler_command() -> None:
 def list_needs_review() -> None:
     """List messages a sender claimed but never recorded: check the mail log, then resolve."""
     with get_database(current_app).session_factory() as session:
-        rows = session.execute(
-            select(Message.id, Shop.domain, Message.flow, Message.step, Message.claimed_at)
-            .join(Shop, Shop.id == Message.shop_id)
-            .where(Message.status == MessageStatus.NEEDS_REVIEW)
-            .order_by(Message.id)
-        ).all()
+        rows = list_needing_review(session)
     for row in rows:
         claimed = row.claimed_at.isoformat() if row.claimed_at else "-"
         click.echo(f"{row.id}\t{row.domain}\t{row.flow}\tstep {row.step}\tclaimed {claimed}")

@@ -9,12 +9,14 @@ or claimed: only a claimed message goes on to be sent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -186,3 +188,17 @@ def _wait(
 def _finish(message: Message, status: MessageStatus, reason: str) -> None:
     message.status = status
     message.status_reason = reason
+
+
+def list_needing_review(session: Session) -> Sequence[Row[int, str, str, int, datetime | None]]:
+    """Return the messages a sender claimed but never recorded (id, shop, flow, step, claimed).
+
+    Whether such a message went out is unknown, so it is never resent on its own: an operator
+    checks the mail log and resolves it.
+    """
+    return session.execute(
+        select(Message.id, Shop.domain, Message.flow, Message.step, Message.claimed_at)
+        .join(Shop, Shop.id == Message.shop_id)
+        .where(Message.status == MessageStatus.NEEDS_REVIEW)
+        .order_by(Message.id)
+    ).all()
