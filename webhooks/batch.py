@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from shopify_app.db import Database
 from shopify_app.models import Shop
 from webhooks import inbox
+from webhooks import order_sets
 from webhooks.processing import Outcome
 from webhooks.processing import apply_delivery
 from webhooks.processing import record_failure
@@ -53,17 +54,17 @@ def process_batch(
     policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
     budget: timedelta | None = None,
 ) -> list[Outcome]:
-    """Process *claims* in as few transactions as the time budget allows; one outcome each."""
+    """Process *claims* in as few transactions as the time budget allows; one outcome each,
+    in the order of *claims*."""
     limit = (budget if budget is not None else budget_for(database)).total_seconds()
-    outcomes: list[Outcome] = []
+    outcomes: dict[inbox.Claim, Outcome] = {}
     pending = sorted(claims)
     while pending:
-        done, outcomes_of_part = _process_part(
-            database, claims=pending, now=now, policy=policy, seconds=limit
+        outcomes.update(
+            _process_part(database, claims=pending, now=now, policy=policy, seconds=limit)
         )
-        outcomes.extend(outcomes_of_part)
-        pending = pending[done:]
-    return outcomes
+        pending = [claim for claim in pending if claim not in outcomes]
+    return [outcomes[claim] for claim in claims]
 
 
 def _process_part(
@@ -73,48 +74,55 @@ def _process_part(
     now: datetime,
     policy: inbox.RetryPolicy,
     seconds: float,
-) -> tuple[int, list[Outcome]]:
-    """Process claims in one transaction until the budget is spent; return how many it took."""
-    outcomes: list[Outcome] = []
+) -> dict[inbox.Claim, Outcome]:
+    """Process claims in one transaction until the budget is spent; return those it took."""
+    outcomes: dict[inbox.Claim, Outcome] = {}
     try:
         with database.session_scope() as session:
             _apply_claims(
                 session, claims, outcomes=outcomes, now=now, policy=policy, seconds=seconds
             )
-        return len(outcomes), outcomes
+        return outcomes
     except Exception:  # noqa: BLE001 - the batch could not commit; isolate the culprit
         logger.warning(
             "A batch of %d deliveries could not commit; processing them one by one",
             len(outcomes),
         )
-    taken = max(len(outcomes), 1)
-    return taken, [
-        process_claim(database, claim=claim, now=now, policy=policy) for claim in claims[:taken]
-    ]
+    taken = [claim for claim in claims if claim in outcomes] or list(claims[:1])
+    return {claim: process_claim(database, claim=claim, now=now, policy=policy) for claim in taken}
 
 
 def _apply_claims(
     session: Session,
     claims: Sequence[inbox.Claim],
     *,
-    outcomes: list[Outcome],
+    outcomes: dict[inbox.Claim, Outcome],
     now: datetime,
     policy: inbox.RetryPolicy,
     seconds: float,
 ) -> None:
-    """Lock the claimed rows and their shops (one query each), then apply them in claim order
-    until *seconds* have passed; append one outcome per claim taken."""
+    """Lock the claimed rows and their shops (one query each), apply the order deliveries as
+    one set per shop, then the others in claim order until *seconds* have passed; record an
+    outcome for every claim taken."""
     started = time.monotonic()
     held = {d.id: d for d in inbox.lock_claimed(session, claims=claims)}
     domains = {delivery.shop_domain for delivery in held.values()}
     shops = {s.domain: s for s in session.scalars(select(Shop).where(Shop.domain.in_(domains)))}
+    by_delivery = {claim.delivery_id: claim for claim in claims}
+    in_sets = [d for d in held.values() if order_sets.takes_part(d, shops.get(d.shop_domain))]
+    for delivery_id, outcome in order_sets.apply_order_sets(
+        session, in_sets, shops=shops, now=now, policy=policy
+    ).items():
+        outcomes[by_delivery[delivery_id]] = outcome
     for claim in claims:
+        if claim in outcomes:
+            continue
         delivery = held.get(claim.delivery_id)
         if delivery is None:
-            outcomes.append(Outcome.SKIPPED)
+            outcomes[claim] = Outcome.SKIPPED
         else:
             shop = shops.get(delivery.shop_domain)
-            outcomes.append(apply_delivery(session, delivery, shop=shop, now=now, policy=policy))
+            outcomes[claim] = apply_delivery(session, delivery, shop=shop, now=now, policy=policy)
         if time.monotonic() - started >= seconds:
             return
 
@@ -128,13 +136,13 @@ def process_claim(
 ) -> Outcome:
     """Process one claimed delivery in a transaction of its own (a queue task, or a batch's
     delivery again after the batch could not commit)."""
-    outcomes: list[Outcome] = []
+    outcomes: dict[inbox.Claim, Outcome] = {}
     try:
         with database.session_scope() as session:
             _apply_claims(
                 session, [claim], outcomes=outcomes, now=now, policy=policy, seconds=math.inf
             )
-        return outcomes[0]
+        return outcomes[claim]
     except Exception as exc:  # noqa: BLE001 - the transaction itself failed; record it below
         failure: BaseException = exc
     # The processing transaction could not commit (lost connection, a constraint checked at

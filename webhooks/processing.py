@@ -109,6 +109,11 @@ def apply_delivery(
             handler(session, shop, payload, context_for(delivery, now=now))
     except Exception as exc:  # noqa: BLE001 - a handler's failure stays with its delivery
         return record_failure(delivery, exc, now=now, policy=policy)
+    return mark_applied(delivery, shop=shop, now=now)
+
+
+def mark_applied(delivery: WebhookDelivery, *, shop: Shop | None, now: datetime) -> Outcome:
+    """Record on the delivery row that its handler ran to the end."""
     if shop is not None:
         delivery.shop_id = shop.id
     inbox.mark_done(delivery, now=now)

@@ -49,6 +49,24 @@ def upsert_order(
     now: datetime,
 ) -> Order:
     """Store an order version from any orders/* topic unless a newer version is stored."""
+    order = store_order_version(session, shop=shop, payload=payload, event_at=event_at, now=now)
+    note_order_changed(session, shop_id=shop.id, order_id=order.id)
+    return order
+
+
+def store_order_version(
+    session: Session,
+    *,
+    shop: Shop,
+    payload: Mapping[str, Any],
+    event_at: datetime | None,
+    now: datetime,
+) -> Order:
+    """Store an order version and its nested facts, leaving the read models to the caller.
+
+    A batch (`shopify_app.store.order_batches`) and a backfill bring the rollups up to date once
+    for all the orders they stored, not once per order.
+    """
     shopify_id = require_id(payload)
     order = find_order(session, shop=shop, shopify_id=shopify_id)
     updated_at = parse_datetime(payload.get("updated_at"))
@@ -85,7 +103,6 @@ def upsert_order(
     refunds.refresh_refund_totals(session, order=order)
     link_checkout(session, shop=shop, order=order)
     session.flush()
-    note_order_changed(session, shop_id=shop.id, order_id=order.id)
     return order
 
 

@@ -65,7 +65,7 @@ def claim_all(database: Database, now: datetime) -> list[inbox.Claim]:
 def test_one_poisoned_delivery_in_a_batch_of_50_leaves_49_done_and_one_dead_with_its_reason(
     database: Database,
     session: Session,
-    store: Callable[[bytes], int],
+    store: Callable[..., int],
     make_shop: Callable[..., Shop],
     now: datetime,
 ) -> None:
@@ -92,16 +92,24 @@ def test_one_poisoned_delivery_in_a_batch_of_50_leaves_49_done_and_one_dead_with
     assert session.scalar(select(func.count()).select_from(Order)) == 49
 
 
+def customer_bodies(count: int) -> list[bytes]:
+    """Return *count* customers/update bodies, each of its own customer."""
+    return [
+        json.dumps({"id": 9_100_000_000_000 + number, "email": f"c{number}@example.com"}).encode()
+        for number in range(1, count + 1)
+    ]
+
+
 def test_a_batch_shares_one_transaction_and_a_spent_budget_commits_early(
     database: Database,
-    store: Callable[[bytes], int],
+    store: Callable[..., int],
     make_shop: Callable[..., Shop],
     commits: list[int],
     now: datetime,
 ) -> None:
     make_shop(SHOP)
-    for body in order_bodies(10):
-        store(body)
+    for body in customer_bodies(10):
+        store(body, topic="customers/update")
     claims = claim_all(database, now)
     commits.clear()
 
@@ -115,10 +123,50 @@ def test_a_batch_shares_one_transaction_and_a_spent_budget_commits_early(
     assert (outcomes, len(commits)) == ([worker.Outcome.DONE] * 5, 5)
 
 
+def test_the_order_deliveries_of_a_batch_are_stored_as_one_set_in_one_transaction(
+    database: Database,
+    session: Session,
+    store: Callable[..., int],
+    make_shop: Callable[..., Shop],
+    commits: list[int],
+    now: datetime,
+) -> None:
+    make_shop(SHOP)
+    for body in order_bodies(10):
+        store(body)
+    claims = claim_all(database, now)
+    commits.clear()
+
+    outcomes = batch.process_batch(database, claims=claims, now=now, budget=timedelta(0))
+
+    assert (outcomes, len(commits)) == ([worker.Outcome.DONE] * 10, 1)
+    assert session.scalar(select(func.count()).select_from(Order)) == 10
+
+
+def test_drain_sizes_its_claims_by_the_time_budget(
+    database: Database,
+    store: Callable[..., int],
+    make_shop: Callable[..., Shop],
+    commits: list[int],
+    now: datetime,
+) -> None:
+    make_shop(SHOP)
+    for body in customer_bodies(12):
+        store(body, topic="customers/update")
+    commits.clear()
+
+    report = worker.drain(database, now=now, batch_size=50, budget=timedelta(0))
+
+    assert report[worker.Outcome.DONE] == 12
+    # A spent budget shrinks the next claim to one delivery: about one claim and one
+    # processing transaction per delivery after the first batch.
+    assert len(commits) >= 12
+
+
 def test_a_batch_that_cannot_commit_is_processed_again_one_delivery_per_transaction(
     database: Database,
     session: Session,
-    store: Callable[[bytes], int],
+    store: Callable[..., int],
     make_shop: Callable[..., Shop],
     now: datetime,
 ) -> None:
@@ -147,7 +195,7 @@ def test_a_batch_that_cannot_commit_is_processed_again_one_delivery_per_transact
 
 def test_a_claim_taken_over_by_another_worker_is_skipped_inside_a_batch(
     database: Database,
-    store: Callable[[bytes], int],
+    store: Callable[..., int],
     make_shop: Callable[..., Shop],
     now: datetime,
 ) -> None:

@@ -20,18 +20,19 @@ from webhooks.handlers import shop
 from webhooks.handlers._common import for_stored_shop
 from webhooks.registry import Handler
 
-# Every orders/* topic carries the whole order.
-_order = for_stored_shop(upsert_order)
+ORDER_TOPICS = frozenset(
+    ("orders/create", "orders/updated", "orders/paid", "orders/fulfilled", "orders/cancelled")
+)
+"""Every orders/* topic carries the whole order: a batch stores them as one set (order_sets)."""
+
+ORDER_HANDLER = for_stored_shop(upsert_order)
+"""The orders/* handler; a delivery whose topic maps to it may be applied in its batch's set."""
 _fulfillment = for_stored_shop(upsert_fulfillment)
 _checkout = for_stored_shop(upsert_checkout)
 _customer = for_stored_shop(upsert_customer)
 
 HANDLERS: dict[str, Handler] = {
-    "orders/create": _order,
-    "orders/updated": _order,
-    "orders/paid": _order,
-    "orders/fulfilled": _order,
-    "orders/cancelled": _order,
+    **dict.fromkeys(sorted(ORDER_TOPICS), ORDER_HANDLER),
     "fulfillments/create": _fulfillment,
     "fulfillments/update": _fulfillment,
     # An order not stored yet fails the delivery, so it is retried until the order is there.

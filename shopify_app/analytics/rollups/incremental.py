@@ -7,6 +7,7 @@ their new rows go in, and only the difference is written (see shopify_app.analyt
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,12 @@ from shopify_app.models import RollupRefund
 
 # The per-customer tables, deleted and rewritten whenever one of the customer's orders changes.
 CUSTOMER_MODELS = (RollupCustomerDay, RollupCustomerMonth, RollupCustomerProduct, RollupCustomer)
+
+
+def note_orders_changed(session: Session, *, shop_id: int, order_ids: Collection[int]) -> None:
+    """Bring the aggregates up to date after the orders of a batch were stored."""
+    for order_id in sorted(order_ids):
+        note_order_changed(session, shop_id=shop_id, order_id=order_id)
 
 
 def note_order_changed(session: Session, *, shop_id: int, order_id: int) -> None:

@@ -1,0 +1,75 @@
+"""Store many order versions at once: the batch path of webhooks, backfill and reconciliation.
+
+Shopify delivers at least once and out of order, and a batch of deliveries often holds several
+versions of one order. They are collapsed first by the rule `upsert_order` applies one at a time
+(the newest `updated_at` wins, the delivery's triggered-at breaks ties), so each order is written
+once, and the read models are brought up to date once for all the orders of the batch.
+
+A version that can never be stored (no id, no price) is reported in `failures` under its key and
+the others are stored; any other error (the database's) propagates, and the caller decides how to
+isolate it (`webhooks.order_sets` bisects the batch in savepoints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shopify_app.analytics.rollups.incremental import note_orders_changed
+from shopify_app.models import Shop
+from shopify_app.store.orders import store_order_version
+from shopify_app.store.payloads import InvalidPayload
+
+
+@dataclass(frozen=True)
+class OrderVersion:
+    """One version of an order to store; *key* is the caller's handle on it (a delivery id)."""
+
+    key: Hashable
+    payload: Mapping[str, Any]
+    event_at: datetime | None
+
+
+@dataclass
+class OrderBatchResult:
+    """The local order id stored for each key, and why the versions that failed could not be."""
+
+    order_ids: dict[Hashable, int] = field(default_factory=dict)
+    failures: dict[Hashable, InvalidPayload] = field(default_factory=dict)
+
+
+def upsert_orders(
+    session: Session,
+    *,
+    shop: Shop,
+    versions: Sequence[OrderVersion],
+    now: datetime,
+    update_rollups: bool = True,
+) -> OrderBatchResult:
+    """Store *versions* of *shop*'s orders; bring the rollups up to date unless told not to.
+
+    The result is the one applying each version with `upsert_order`, in any order, would give.
+    `update_rollups=False` is for a caller that rebuilds the read models itself afterwards
+    (a backfill, which rebuilds them once at its end).
+    """
+    result = OrderBatchResult()
+    for version in versions:
+        try:
+            with session.begin_nested():
+                order = store_order_version(
+                    session, shop=shop, payload=version.payload, event_at=version.event_at, now=now
+                )
+        except InvalidPayload as exc:
+            result.failures[version.key] = exc
+            continue
+        result.order_ids[version.key] = order.id
+    if update_rollups:
+        note_orders_changed(session, shop_id=shop.id, order_ids=set(result.order_ids.values()))
+    return result
