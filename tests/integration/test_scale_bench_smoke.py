@@ -15,10 +15,12 @@ def test_the_processing_benchmark_processes_every_event_and_writes_its_section(
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Benchmarks\n\n## Another section\n\nkept\n")
 
-    runs = processing.main(
+    results = processing.main(
         [
             "--database-url",
             postgres_database,
+            "--database-url",
+            f"sqlite:///{tmp_path / 'bench.db'}",
             "--events",
             "6",
             "--workers",
@@ -29,11 +31,14 @@ def test_the_processing_benchmark_processes_every_event_and_writes_its_section(
         ]
     )
 
-    assert [run.events for run in runs] == [6, 6, 6]
+    assert [(backend, [run.events for run in runs]) for backend, runs in results] == [
+        ("PostgreSQL", [6, 6, 6]),
+        ("SQLite", [6, 6, 6]),
+    ]
     text = docs.read_text()
     assert "## Another section\n\nkept" in text
     assert processing.SECTION_HEADING in text
-    assert "| 2 worker processes | 6 |" in text
+    assert text.count("| 2 worker processes | 6 |") == 2
 
 
 @pytest.fixture(autouse=True)
