@@ -1,233 +1,250 @@
-"""Marshmallow schemas per topic: a payload is validated before its handler runs.
+"""Per-topic schemas (msgspec Structs): a payload is validated before its handler runs.
 
-Each schema checks only what the handlers rely on (ids are integers, money parses as Decimal,
-timestamps parse) and keeps every other field (`unknown = INCLUDE`): Shopify adds fields in every
-API version, and a valid-but-unusual payload must reach its handler, never crash the worker. A
-payload that fails is marked failed with marshmallow's messages, readable in `webhooks failed`.
+Each schema checks only what the handlers rely on and lets every other field through: Shopify
+adds fields in every API version, and a valid-but-unusual payload must reach its handler, never
+crash the worker. `webhooks.processing.parse_payload` converts the parsed JSON with
+`msgspec.convert` only to decide; the handler gets the JSON object itself, unknown fields and
+all, in the same shape backfill hands over (`shopify_app.store.payloads` reads both).
+
+What the types decide:
+- ids are strict integers of any size: a float id has already lost digits (ids exceed 2**53),
+  and neither "12" nor true is an id;
+- money is a Decimal, from a string ("12.34") or a JSON number; NaN and infinities are refused;
+- timestamps are RFC 3339 text (a naive one is read as UTC by the handlers);
+- flags are JSON booleans, text is JSON strings;
+- a field with a default may be missing or null, one without is required and never null.
+
+A payload that fails is dead-lettered with msgspec's message, which names the first wrong field
+by its path ("Expected `int`, got `float` - at `$.line_items[0].id`"), readable in
+`webhooks failed`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+import functools
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from marshmallow import INCLUDE
-from marshmallow import Schema
-from marshmallow import ValidationError
-from marshmallow import fields
-from marshmallow import validates_schema
+import msgspec
 
 
-def _id(*, required: bool = False) -> fields.Integer:
-    # strict: a float id has already lost digits (ids exceed 2**53), and "12" is not an id either.
-    if required:
-        return fields.Integer(strict=True, required=True)
-    return fields.Integer(strict=True, allow_none=True)
+class PayloadSchema(msgspec.Struct, kw_only=True, gc=False):
+    """The base of every schema: refuses amounts that are not finite.
+
+    msgspec reads "NaN" and "Infinity" (and the JSON parser's NaN) as Decimals; no shop charges
+    them, and the database could not sum them. `gc=False`: a validated payload is thrown away at
+    once and holds no cycles, so the garbage collector need not track it.
+    """
+
+    def __post_init__(self) -> None:
+        for name in _amount_fields(type(self)):
+            amount = getattr(self, name)
+            if amount is not None and not amount.is_finite():
+                raise ValueError(f"`{name}` is not a finite amount: {amount}")
 
 
-def _time() -> fields.AwareDateTime:
-    return fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+@functools.cache
+def _amount_fields(schema: type[PayloadSchema]) -> tuple[str, ...]:
+    return tuple(f.name for f in msgspec.structs.fields(schema) if f.type == Decimal | None)
 
 
-def _money() -> fields.Decimal:
-    return fields.Decimal(allow_none=True)
+class MoneySchema(PayloadSchema, kw_only=True):
+    amount: Decimal | None = None
+    currency_code: str | None = None
 
 
-class PayloadSchema(Schema):
-    class Meta:
-        unknown = INCLUDE
+class MoneySetSchema(PayloadSchema, kw_only=True):
+    shop_money: MoneySchema | None = None
 
 
-class MoneySchema(PayloadSchema):
-    amount = _money()
-    currency_code = fields.String(allow_none=True)
+class NestedCustomerSchema(PayloadSchema, kw_only=True):
+    id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-class MoneySetSchema(PayloadSchema):
-    shop_money = fields.Nested(MoneySchema, allow_none=True)
+class OrderLineSchema(PayloadSchema, kw_only=True):
+    id: int
+    product_id: int | None = None
+    variant_id: int | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
+    price_set: MoneySetSchema | None = None
 
 
-class NestedCustomerSchema(PayloadSchema):
-    id = _id()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    created_at = _time()
-    updated_at = _time()
+class RefundLineSchema(PayloadSchema, kw_only=True):
+    line_item_id: int
+    quantity: int | None = None
+    subtotal: Decimal | None = None
+    subtotal_set: MoneySetSchema | None = None
 
 
-class OrderLineSchema(PayloadSchema):
-    id = _id(required=True)
-    product_id = _id()
-    variant_id = _id()
-    quantity = fields.Integer(strict=True, allow_none=True)
-    price = _money()
-    price_set = fields.Nested(MoneySetSchema, allow_none=True)
+class TransactionSchema(PayloadSchema, kw_only=True):
+    kind: str | None = None
+    status: str | None = None
+    amount: Decimal | None = None
 
 
-class RefundLineSchema(PayloadSchema):
-    line_item_id = _id(required=True)
-    quantity = fields.Integer(strict=True, allow_none=True)
-    subtotal = _money()
-    subtotal_set = fields.Nested(MoneySetSchema, allow_none=True)
+class _RefundFields(PayloadSchema, kw_only=True):
+    id: int
+    created_at: datetime | None = None
+    processed_at: datetime | None = None
+    refund_line_items: list[RefundLineSchema] | None = None
+    transactions: list[TransactionSchema] | None = None
 
 
-class TransactionSchema(PayloadSchema):
-    kind = fields.String(allow_none=True)
-    status = fields.String(allow_none=True)
-    amount = _money()
+class RefundSchema(_RefundFields, kw_only=True):
+    order_id: int
 
 
-class RefundSchema(PayloadSchema):
-    id = _id(required=True)
-    order_id = _id(required=True)
-    created_at = _time()
-    processed_at = _time()
-    refund_line_items = fields.List(fields.Nested(RefundLineSchema), allow_none=True)
-    transactions = fields.List(fields.Nested(TransactionSchema), allow_none=True)
-
-
-class NestedRefundSchema(RefundSchema):
+class NestedRefundSchema(_RefundFields, kw_only=True):
     # Inside an order the refund's order is the order itself.
-    order_id = _id()
+    order_id: int | None = None
 
 
-class FulfillmentSchema(PayloadSchema):
-    id = _id(required=True)
-    order_id = _id(required=True)
-    status = fields.String(allow_none=True)
-    shipment_status = fields.String(allow_none=True)
-    created_at = _time()
-    updated_at = _time()
+class _FulfillmentFields(PayloadSchema, kw_only=True):
+    id: int
+    status: str | None = None
+    shipment_status: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-class NestedFulfillmentSchema(FulfillmentSchema):
-    order_id = _id()
+class FulfillmentSchema(_FulfillmentFields, kw_only=True):
+    order_id: int
 
 
-class OrderSchema(PayloadSchema):
-    id = _id(required=True)
-    created_at = _time()
-    updated_at = _time()
-    processed_at = _time()
-    cancelled_at = _time()
-    test = fields.Boolean(allow_none=True)
-    total_price = _money()
-    total_price_set = fields.Nested(MoneySetSchema, allow_none=True)
-    subtotal_price = _money()
-    subtotal_price_set = fields.Nested(MoneySetSchema, allow_none=True)
-    total_discounts = _money()
-    total_discounts_set = fields.Nested(MoneySetSchema, allow_none=True)
-    total_tax = _money()
-    total_tax_set = fields.Nested(MoneySetSchema, allow_none=True)
-    checkout_token = fields.String(allow_none=True)
-    customer = fields.Nested(NestedCustomerSchema, allow_none=True)
-    line_items = fields.List(fields.Nested(OrderLineSchema), allow_none=True)
-    refunds = fields.List(fields.Nested(NestedRefundSchema), allow_none=True)
-    fulfillments = fields.List(fields.Nested(NestedFulfillmentSchema), allow_none=True)
-
-    @validates_schema
-    def has_a_total(self, data: dict[str, Any], **_: Any) -> None:
-        money_set = data.get("total_price_set") or {}
-        shop_money = money_set.get("shop_money") or {}
-        if data.get("total_price") is None and shop_money.get("amount") is None:
-            raise ValidationError("an order needs total_price or total_price_set", "total_price")
+class NestedFulfillmentSchema(_FulfillmentFields, kw_only=True):
+    order_id: int | None = None
 
 
-class CheckoutLineSchema(PayloadSchema):
-    product_id = _id()
-    variant_id = _id()
-    quantity = fields.Integer(strict=True, allow_none=True)
-    price = _money()
+class OrderSchema(PayloadSchema, kw_only=True):
+    id: int
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    processed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    test: bool | None = None
+    total_price: Decimal | None = None
+    total_price_set: MoneySetSchema | None = None
+    subtotal_price: Decimal | None = None
+    subtotal_price_set: MoneySetSchema | None = None
+    total_discounts: Decimal | None = None
+    total_discounts_set: MoneySetSchema | None = None
+    total_tax: Decimal | None = None
+    total_tax_set: MoneySetSchema | None = None
+    checkout_token: str | None = None
+    customer: NestedCustomerSchema | None = None
+    line_items: list[OrderLineSchema] | None = None
+    refunds: list[NestedRefundSchema] | None = None
+    fulfillments: list[NestedFulfillmentSchema] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        money_set = self.total_price_set
+        shop_money = money_set.shop_money if money_set is not None else None
+        if self.total_price is None and (shop_money is None or shop_money.amount is None):
+            raise ValueError("an order needs total_price or total_price_set")
 
 
-class CheckoutSchema(PayloadSchema):
-    token = fields.String(required=True)
-    cart_token = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    created_at = _time()
-    updated_at = _time()
-    completed_at = _time()
-    buyer_accepts_marketing = fields.Boolean(allow_none=True)
-    total_price = _money()
-    subtotal_price = _money()
-    customer = fields.Nested(NestedCustomerSchema, allow_none=True)
-    line_items = fields.List(fields.Nested(CheckoutLineSchema), allow_none=True)
+class CheckoutLineSchema(PayloadSchema, kw_only=True):
+    product_id: int | None = None
+    variant_id: int | None = None
+    quantity: int | None = None
+    price: Decimal | None = None
 
 
-class CheckoutDeletionSchema(PayloadSchema):
-    id = _id()
-    token = fields.String(allow_none=True)
-    cart_token = fields.String(allow_none=True)
-
-    @validates_schema
-    def names_a_checkout(self, data: dict[str, Any], **_: Any) -> None:
-        if not data.get("token") and not data.get("cart_token"):
-            raise ValidationError("a checkout deletion needs token or cart_token", "token")
-
-
-class ConsentSchema(PayloadSchema):
-    state = fields.String(allow_none=True)
-    opt_in_level = fields.String(allow_none=True)
-    consent_updated_at = _time()
+class CheckoutSchema(PayloadSchema, kw_only=True):
+    token: str
+    cart_token: str | None = None
+    email: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    buyer_accepts_marketing: bool | None = None
+    total_price: Decimal | None = None
+    subtotal_price: Decimal | None = None
+    customer: NestedCustomerSchema | None = None
+    line_items: list[CheckoutLineSchema] | None = None
 
 
-class CustomerSchema(PayloadSchema):
-    id = _id(required=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    first_name = fields.String(allow_none=True)
-    last_name = fields.String(allow_none=True)
-    created_at = _time()
-    updated_at = _time()
-    email_marketing_consent = fields.Nested(ConsentSchema, allow_none=True)
+class CheckoutDeletionSchema(PayloadSchema, kw_only=True):
+    id: int | None = None
+    token: str | None = None
+    cart_token: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.token and not self.cart_token:
+            raise ValueError("a checkout deletion needs token or cart_token")
 
 
-class CustomerDeletionSchema(PayloadSchema):
-    id = _id(required=True)
+class ConsentSchema(PayloadSchema, kw_only=True):
+    state: str | None = None
+    opt_in_level: str | None = None
+    consent_updated_at: datetime | None = None
 
 
-class EmailConsentUpdateSchema(PayloadSchema):
-    customer_id = _id(required=True)
-    email_address = fields.String(allow_none=True)
-    email_marketing_consent = fields.Nested(ConsentSchema, required=True)
+class CustomerSchema(PayloadSchema, kw_only=True):
+    id: int
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    email_marketing_consent: ConsentSchema | None = None
 
 
-class ShopSchema(PayloadSchema):
-    id = _id()
-    name = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    currency = fields.String(allow_none=True)
-    iana_timezone = fields.String(allow_none=True)
-    updated_at = _time()
+class CustomerDeletionSchema(PayloadSchema, kw_only=True):
+    id: int
 
 
-class PrivacyCustomerSchema(PayloadSchema):
-    id = _id()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
+class EmailConsentUpdateSchema(PayloadSchema, kw_only=True):
+    customer_id: int
+    email_address: str | None = None
+    email_marketing_consent: ConsentSchema
 
 
-class DataRequestSchema(PayloadSchema):
-    shop_id = _id()
-    shop_domain = fields.String(allow_none=True)
-    customer = fields.Nested(PrivacyCustomerSchema, required=True)
-    orders_requested = fields.List(fields.Integer(strict=True), allow_none=True)
-    data_request = fields.Nested(PayloadSchema, allow_none=True)
+class ShopSchema(PayloadSchema, kw_only=True):
+    id: int | None = None
+    name: str | None = None
+    email: str | None = None
+    currency: str | None = None
+    iana_timezone: str | None = None
+    updated_at: datetime | None = None
 
 
-class CustomerRedactSchema(PayloadSchema):
-    shop_id = _id()
-    shop_domain = fields.String(allow_none=True)
-    customer = fields.Nested(PrivacyCustomerSchema, required=True)
-    orders_to_redact = fields.List(fields.Integer(strict=True), allow_none=True)
+class PrivacyCustomerSchema(PayloadSchema, kw_only=True):
+    id: int | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
-class ShopRedactSchema(PayloadSchema):
-    shop_id = _id()
-    shop_domain = fields.String(allow_none=True)
+class DataRequestSchema(PayloadSchema, kw_only=True):
+    shop_id: int | None = None
+    shop_domain: str | None = None
+    customer: PrivacyCustomerSchema
+    orders_requested: list[int] | None = None
+    data_request: dict[str, Any] | None = None
 
 
-SCHEMAS: dict[str, type[Schema]] = {
+class CustomerRedactSchema(PayloadSchema, kw_only=True):
+    shop_id: int | None = None
+    shop_domain: str | None = None
+    customer: PrivacyCustomerSchema
+    orders_to_redact: list[int] | None = None
+
+
+class ShopRedactSchema(PayloadSchema, kw_only=True):
+    shop_id: int | None = None
+    shop_domain: str | None = None
+
+
+SCHEMAS: dict[str, type[msgspec.Struct]] = {
     "orders/create": OrderSchema,
     "orders/updated": OrderSchema,
     "orders/paid": OrderSchema,

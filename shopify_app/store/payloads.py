@@ -1,7 +1,8 @@
 """Read REST-shaped Shopify payloads: ids, shop-currency money and aware timestamps.
 
-Payloads reach the domain either raw (json.loads, from backfill and reconciliation) or loaded by a
-marshmallow schema (the webhook worker), so every reader accepts both shapes.
+Payloads reach the domain as parsed JSON: from backfill and reconciliation, and from the webhook
+worker once the topic's schema (`webhooks.schemas`) has accepted them. Readers also take a value
+already converted (a datetime, a Decimal).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def parse_datetime(value: Any) -> datetime | None:
         moment = value
     elif isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            # RFC 3339 allows a lower-case "t" and "z", which fromisoformat does not read.
+            moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
         except ValueError as exc:
             raise InvalidPayload(f"not an ISO 8601 timestamp: {value!r}") from exc
     else:

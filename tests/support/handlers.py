@@ -14,8 +14,8 @@ from shopify_app.models import DeliveryStatus
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
 from webhooks.handlers import HANDLERS
+from webhooks.processing import parse_payload
 from webhooks.registry import DeliveryContext
-from webhooks.schemas import SCHEMAS
 
 
 def deliver(
@@ -58,7 +58,7 @@ def deliver(
     delivery.status = DeliveryStatus.PROCESSING
     delivery.attempts += 1
     session.flush()
-    loaded = SCHEMAS[topic]().load(json.loads(bytes(delivery.payload)))
+    loaded = parse_payload(bytes(delivery.payload), topic=topic)
     ctx = DeliveryContext(
         delivery_id=delivery.id,
         shop_domain=domain,

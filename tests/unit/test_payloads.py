@@ -27,6 +27,7 @@ def test_a_float_amount_keeps_its_printed_digits() -> None:
 def test_an_offset_timestamp_becomes_aware_utc() -> None:
     assert parse_datetime("2021-12-31T19:00:00-05:00") == datetime(2022, 1, 1, tzinfo=UTC)
     assert parse_datetime("2022-01-01T00:00:00Z") == datetime(2022, 1, 1, tzinfo=UTC)
+    assert parse_datetime("2022-01-01t00:00:00z") == datetime(2022, 1, 1, tzinfo=UTC)  # RFC 3339
 
 
 def test_a_malformed_timestamp_fails_with_a_readable_reason() -> None:
