@@ -245,7 +245,7 @@ def render_section(runs: Sequence[Run], *, command: str, machine: str, size_kb: 
         "running `webhooks.worker.drain` (claim 20 due rows with `FOR UPDATE SKIP LOCKED`, then "
         "the batch in one transaction, each row in a savepoint: validate with the topic schema, "
         "upsert the order, its lines and customer, update the rollups, mark done). The queue "
-        "tasks run `webhooks.batch.process_claim`, one row per transaction. "
+        "tasks run the same `drain` on one shop's deliveries (`webhooks.drain_shop`). "
         f"Payloads are `orders/create` bodies of {size_kb:.1f} KB with unique ids. The ceiling is "
         "one `INSERT ... SELECT` copying the same rows, JSON-parsed, into a table: moving the data "
         "with no per-event work."
