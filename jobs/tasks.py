@@ -130,6 +130,7 @@ class TaskQueue:
                 shop_domain=shop_domain,
                 should_stop=lambda: time.monotonic() >= deadline,
             )
+        logger.info("Drained %d deliveries of %s", report.total, shop_domain)
         if report.stopped:  # out of time, perhaps with work left: hand it to the next task
             self.enqueue_drain(shop_domain)
         return report.total

@@ -324,15 +324,24 @@ def assert_processed_exactly_once(database: Database, webhook_ids: list[str]) ->
     assert orders == distinct_orders == len(webhook_ids)
 
 
+def drain_tasks_run(cluster: Cluster) -> int:
+    """Count the drain tasks the workers have run so far (each logs one line)."""
+    logs = (cluster.processes.logs[worker.pid] for worker in cluster.workers)
+    return sum(log.read_text(errors="replace").count("Drained ") for log in logs)
+
+
 def test_two_web_and_three_worker_processes_process_every_acknowledged_webhook_exactly_once(
     database: Database, shop: Shop, cluster: Cluster
 ) -> None:
+    tasks_before = drain_tasks_run(cluster)
     webhook_ids = post_orders(cluster.web, range(1, 121), repeat_every=10)
 
     wait_until(all_done(database, len(webhook_ids)), deadline=SETTLE_DEADLINE, what="the inbox")
     assert_processed_exactly_once(database, webhook_ids)
     # Nobody claimed a row twice: one attempt each, so no handler ran twice.
     assert count(database, select(func.max(WebhookDelivery.attempts))) == 1
+    # Coalesced: a task drains what arrived while it waited, not one delivery each.
+    assert drain_tasks_run(cluster) - tasks_before <= len(webhook_ids) // 4
 
 
 def test_three_workers_draining_one_shops_interleaved_versions_keep_the_newest_of_each(
