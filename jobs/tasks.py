@@ -1,11 +1,18 @@
-"""Queue-backed processing on Redis (Dramatiq): inbox deliveries and message sending as tasks.
+"""Queue-backed processing on Redis (Dramatiq): draining a shop's inbox, sending its messages.
 
-Only ids travel through Redis; the database stays the source of truth. A task runs the same
-domain functions as the embedded worker (`webhooks.batch.process_claim`, the sender's
-`send_due_messages`), so claims, leases, retries and "at most once" for email hold unchanged:
-a task for a row that is already done or claimed by someone else does nothing. A lost queue
-message (Redis restart, failed enqueue, killed worker) is found again by `sweep`, a scheduled job
-that re-enqueues deliveries and messages pending longer than `QUEUE_SWEEP_AFTER_SECONDS`.
+A webhook task carries a shop, not a delivery: `webhooks.drain_shop(shop_domain)` claims that
+shop's due deliveries in batches and processes them with the embedded worker's own
+`webhooks.worker.drain`, so a flash sale costs a few tasks, each writing its orders as sets
+(`webhooks.batch`), instead of one task and one transaction per delivery. Enqueueing coalesces:
+while a drain of the shop is enqueued and not started yet (a Redis key, `PENDING_SECONDS` at most)
+nothing more is sent, since that task will claim the new delivery too. The task clears the key
+before its first claim, so a delivery stored after that enqueues a task of its own.
+
+Only identifiers travel through Redis (a shop's domain, a shop id); the database stays the source
+of truth. Claims, leases, retries and "at most once" for email hold unchanged: a task whose work
+is already done or claimed by someone else does nothing. A lost queue message (Redis restart,
+failed enqueue, killed worker) is found again by `sweep`, a scheduled job that re-enqueues the
+shops with deliveries or messages pending longer than `QUEUE_SWEEP_AFTER_SECONDS`.
 
 Without `REDIS_URL` nothing here is active: `task_queue(app)` is None, enqueueing does nothing and
 the embedded background worker drains the inbox as before.
@@ -16,9 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
-from typing import Any
 
 import dramatiq
 import redis
@@ -37,16 +44,14 @@ from sqlalchemy.orm import Session
 
 from jobs.messages import send_shop_messages
 from shopify_app.context import get_settings
-from shopify_app.db import Database
 from shopify_app.db import get_database
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import Message
 from shopify_app.models import WebhookDelivery
 from shopify_app.models import utcnow
 from shopify_app.models.message import PENDING_STATUSES
-from webhooks import batch
 from webhooks import inbox
-from webhooks.processing import Outcome
+from webhooks import worker
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +62,13 @@ QUEUES = (WEBHOOK_QUEUE, MESSAGE_QUEUE)
 SWEEP_LIMIT = 10_000
 ENQUEUE_PAUSE_SECONDS = 5.0
 """After a failed enqueue, web processes stop trying for this long (the sweeper catches up)."""
+PENDING_SECONDS = 30
+"""How long an enqueued drain stands for its shop's new deliveries: the key clears when the task
+starts, and expires after this in case its message was lost (then a new delivery sends again)."""
+DRAIN_SECONDS = 30.0
+"""How long one drain task works on its shop before leaving the rest to a new task, so that a
+shop in a flash sale takes turns with the others."""
+DRAIN_TIME_LIMIT_MS = 120_000
 
 
 class TaskQueue:
@@ -83,13 +95,13 @@ class TaskQueue:
                 ),
             ],
         )
-        self.process_delivery = dramatiq.Actor(
-            self._process_delivery,
+        self.drain_shop = dramatiq.Actor(
+            self._drain_shop,
             broker=self.broker,
-            actor_name="webhooks.process_delivery",
+            actor_name="webhooks.drain_shop",
             queue_name=WEBHOOK_QUEUE,
             priority=0,
-            options={"time_limit": 120_000},
+            options={"time_limit": DRAIN_TIME_LIMIT_MS},
         )
         self.send_messages = dramatiq.Actor(
             self._send_messages,
@@ -102,42 +114,64 @@ class TaskQueue:
         self._paused_until = 0.0
         self._pause_lock = threading.Lock()
 
-    def _process_delivery(self, delivery_id: int) -> str:
-        settings = get_settings(self.app)
+    def _drain_shop(self, shop_domain: str) -> int:
+        # Before the first claim: a delivery stored from now on may come after this task's last
+        # claim, so it must find the key gone and enqueue a task of its own.
+        try:
+            self.client.delete(self._pending_key(shop_domain))
+        except redis.RedisError as exc:
+            logger.warning("Could not clear a pending drain (it expires): %s", type(exc).__name__)
+        lease = timedelta(seconds=get_settings(self.app).queue_lease_seconds)
+        deadline = time.monotonic() + DRAIN_SECONDS
         with self.app.app_context():
-            outcome = process_delivery(
+            report = worker.drain(
                 get_database(self.app),
-                delivery_id=delivery_id,
-                now=utcnow(),
-                lease=timedelta(seconds=settings.queue_lease_seconds),
+                lease=lease,
+                shop_domain=shop_domain,
+                should_stop=lambda: time.monotonic() >= deadline,
             )
-        return outcome.value
+        logger.info("Drained %d deliveries of %s", report.total, shop_domain)
+        if report.stopped:  # out of time, perhaps with work left: hand it to the next task
+            self.enqueue_drain(shop_domain)
+        return report.total
 
     def _send_messages(self, shop_id: int) -> int:
         with self.app.app_context():
             return send_shop_messages(self.app, shop_id, utcnow())
 
-    def enqueue_delivery(self, delivery_id: int) -> bool:
-        """Enqueue one delivery id; return False (and log) instead of raising when Redis fails."""
-        return self._enqueue(self.process_delivery, delivery_id)
+    def enqueue_drain(self, shop_domain: str) -> bool:
+        """See to it that a task drains *shop_domain*'s due deliveries; False when Redis fails.
+
+        Nothing is sent while a drain of the shop sent less than `PENDING_SECONDS` ago has not
+        started: it will claim this shop's new deliveries too.
+        """
+        key = self._pending_key(shop_domain)
+
+        def send() -> None:
+            if self.client.set(key, "1", nx=True, ex=PENDING_SECONDS):
+                self.drain_shop.send(shop_domain)
+
+        return self._attempt(f"{self.drain_shop.actor_name}({shop_domain})", send)
 
     def enqueue_send(self, shop_id: int) -> bool:
         """Enqueue sending one shop's due messages; return False when Redis fails."""
-        return self._enqueue(self.send_messages, shop_id)
+        return self._attempt(
+            f"{self.send_messages.actor_name}({shop_id})", lambda: self.send_messages.send(shop_id)
+        )
 
-    def _enqueue(self, actor: dramatiq.Actor[[int], Any], argument: int) -> bool:
+    def _pending_key(self, shop_domain: str) -> str:
+        return f"{self.namespace}:drain-pending:{shop_domain}"
+
+    def _attempt(self, what: str, send: Callable[[], object]) -> bool:
         if time.monotonic() < self._paused_until:
             return False
         try:
-            actor.send(argument)
+            send()
         except (redis.RedisError, OSError) as exc:
             with self._pause_lock:
                 self._paused_until = time.monotonic() + ENQUEUE_PAUSE_SECONDS
             logger.warning(
-                "Could not enqueue %s(%d); the sweeper will pick it up: %s",
-                actor.actor_name,
-                argument,
-                type(exc).__name__,
+                "Could not enqueue %s; the sweeper will pick it up: %s", what, type(exc).__name__
             )
             return False
         return True
@@ -166,35 +200,21 @@ def task_queue(app: Flask) -> TaskQueue | None:
     return queue
 
 
-def enqueue_delivery(app: Flask, delivery_id: int) -> None:
-    """Hand a stored delivery to the queue workers, when there is a queue; never raise."""
+def enqueue_drain(app: Flask, shop_domain: str) -> None:
+    """Hand a shop's stored deliveries to the queue workers, when there is a queue; never raise."""
     queue = task_queue(app)
     if queue is not None:
-        queue.enqueue_delivery(delivery_id)
-
-
-def process_delivery(
-    database: Database,
-    *,
-    delivery_id: int,
-    now: datetime,
-    lease: timedelta = inbox.CLAIM_LEASE,
-) -> Outcome:
-    """Claim and process one delivery with the embedded worker's own `process_claim`."""
-    with database.session_scope() as session:
-        claim = inbox.claim_one(session, delivery_id=delivery_id, now=now, lease=lease)
-    if claim is None:
-        return Outcome.SKIPPED
-    return batch.process_claim(database, claim=claim, now=now)
+        queue.enqueue_drain(shop_domain)
 
 
 def find_stale_work(
     session: Session, *, now: datetime, older_than: timedelta, limit: int = SWEEP_LIMIT
-) -> tuple[list[int], list[int]]:
-    """Return delivery ids and shop ids with work pending longer than *older_than*, or due again."""
+) -> tuple[list[str], list[int]]:
+    """Return the shop domains with deliveries, and the shop ids with messages, pending longer
+    than *older_than* or due again."""
     cutoff = now - older_than
-    delivery_ids = session.scalars(
-        select(WebhookDelivery.id)
+    shop_domains = session.scalars(
+        select(WebhookDelivery.shop_domain)
         .where(
             or_(
                 and_(
@@ -204,7 +224,7 @@ def find_stale_work(
                 inbox.is_retry_due(now),
             )
         )
-        .order_by(WebhookDelivery.id)
+        .distinct()
         .limit(limit)
     ).all()
     shop_ids = session.scalars(
@@ -213,22 +233,22 @@ def find_stale_work(
         .distinct()
         .limit(limit)
     ).all()
-    return list(delivery_ids), sorted(shop_ids)
+    return sorted(shop_domains), sorted(shop_ids)
 
 
 def sweep(app: Flask, *, now: datetime) -> tuple[int, int]:
-    """Re-enqueue stale deliveries and shops with overdue messages; return how many of each."""
+    """Re-enqueue the shops with stale deliveries and with overdue messages; return how many."""
     queue = task_queue(app)
     if queue is None:
         return (0, 0)
     older_than = timedelta(seconds=get_settings(app).queue_sweep_after_seconds)
     with get_database(app).session_scope() as session:
-        delivery_ids, shop_ids = find_stale_work(session, now=now, older_than=older_than)
-    deliveries = sum(queue.enqueue_delivery(delivery_id) for delivery_id in delivery_ids)
-    shops = sum(queue.enqueue_send(shop_id) for shop_id in shop_ids)
-    if deliveries or shops:
-        logger.info("Re-enqueued %d stale deliveries and %d shops' messages", deliveries, shops)
-    return (deliveries, shops)
+        shop_domains, shop_ids = find_stale_work(session, now=now, older_than=older_than)
+    drains = sum(queue.enqueue_drain(shop_domain) for shop_domain in shop_domains)
+    sends = sum(queue.enqueue_send(shop_id) for shop_id in shop_ids)
+    if drains or sends:
+        logger.info("Re-enqueued %d shops' deliveries and %d shops' messages", drains, sends)
+    return (drains, sends)
 
 
 SWEEP_EVERY = timedelta(minutes=1)
@@ -242,5 +262,5 @@ def sweep_job(app: Flask, shop_id: int, now: datetime) -> str:
         return "no queue"
     if not queue.take_sweep_turn(every=SWEEP_EVERY):
         return "swept already"
-    deliveries, shops = sweep(app, now=now)
-    return f"{deliveries} deliveries, {shops} shops"
+    drains, sends = sweep(app, now=now)
+    return f"{drains} shops' deliveries, {sends} shops' messages"

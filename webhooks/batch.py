@@ -29,6 +29,7 @@ from shopify_app.db import Database
 from shopify_app.models import Shop
 from webhooks import inbox
 from webhooks import order_sets
+from webhooks import shop_locks
 from webhooks.processing import Outcome
 from webhooks.processing import apply_delivery
 from webhooks.processing import record_failure
@@ -101,12 +102,13 @@ def _apply_claims(
     policy: inbox.RetryPolicy,
     seconds: float,
 ) -> None:
-    """Lock the claimed rows and their shops (one query each), apply the order deliveries as
+    """Lock the claimed rows, then their shops (`shop_locks`), apply the order deliveries as
     one set per shop, then the others in claim order until *seconds* have passed; record an
     outcome for every claim taken."""
     started = time.monotonic()
     held = {d.id: d for d in inbox.lock_claimed(session, claims=claims)}
     domains = {delivery.shop_domain for delivery in held.values()}
+    shop_locks.lock_shops(session, domains)  # batches of one shop take turns (shop_locks)
     shops = {s.domain: s for s in session.scalars(select(Shop).where(Shop.domain.in_(domains)))}
     by_delivery = {claim.delivery_id: claim for claim in claims}
     in_sets = [d for d in held.values() if order_sets.takes_part(d, shops.get(d.shop_domain))]
@@ -134,8 +136,8 @@ def process_claim(
     now: datetime,
     policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
 ) -> Outcome:
-    """Process one claimed delivery in a transaction of its own (a queue task, or a batch's
-    delivery again after the batch could not commit)."""
+    """Process one claimed delivery in a transaction of its own (a batch's delivery again
+    after the batch could not commit)."""
     outcomes: dict[inbox.Claim, Outcome] = {}
     try:
         with database.session_scope() as session:

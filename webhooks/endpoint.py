@@ -70,8 +70,8 @@ def receive_webhook() -> Response:
         return jsonify({"status": "duplicate"})
     logger.debug("Stored webhook delivery %d", delivery_id, extra=extra)
     worker.wake_background_worker(current_app)
-    # After the commit, and only the id: a failed enqueue is logged, never refused to Shopify.
-    tasks.enqueue_delivery(current_app, delivery_id)
+    # After the commit, and only the shop: a failed enqueue is logged, never refused to Shopify.
+    tasks.enqueue_drain(current_app, verified.shop_domain)
     return jsonify({"status": "stored"})
 
 

@@ -164,33 +164,24 @@ def is_due(now: datetime) -> ColumnElement[bool]:
 
 
 def claim_due(
-    session: Session, *, now: datetime, limit: int, lease: timedelta = CLAIM_LEASE
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta = CLAIM_LEASE,
+    shop_domain: str | None = None,
 ) -> list[Claim]:
-    """Take up to *limit* due deliveries, oldest first, that no other worker holds."""
+    """Take up to *limit* due deliveries, oldest first, that no other worker holds; only
+    *shop_domain*'s when given (a queue task drains one shop)."""
+    query = select(WebhookDelivery.id).where(is_due(now))
+    if shop_domain is not None:
+        query = query.where(WebhookDelivery.shop_domain == shop_domain)
     ids = session.scalars(
-        select(WebhookDelivery.id)
-        .where(is_due(now))
-        .order_by(WebhookDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        query.order_by(WebhookDelivery.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     if not ids:
         return []
     return _claim(session, WebhookDelivery.id.in_(ids), now=now, lease=lease)
-
-
-def claim_one(
-    session: Session, *, delivery_id: int, now: datetime, lease: timedelta = CLAIM_LEASE
-) -> Claim | None:
-    """Claim the one delivery *delivery_id* if it is due; None when done or held by a worker.
-
-    One UPDATE that re-checks "is due": two workers given the same id cannot both claim it,
-    because the second re-evaluates the condition after the first one's commit.
-    """
-    claims = _claim(
-        session, and_(WebhookDelivery.id == delivery_id, is_due(now)), now=now, lease=lease
-    )
-    return claims[0] if claims else None
 
 
 def _claim(

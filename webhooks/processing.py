@@ -1,8 +1,9 @@
 """Apply one claimed delivery: parse, validate with its topic's schema, call its handler, record.
 
-The same steps run for a delivery alone (`webhooks.batch.process_claim`, a queue task) and for
-each delivery of a batch (`webhooks.batch`): the handler runs in a savepoint, so its failure is
-rolled back while the failure itself is recorded in the enclosing transaction.
+The same steps run for a delivery alone (`webhooks.batch.process_claim`, when its batch could
+not commit) and for each delivery of a batch (`webhooks.batch`): the handler runs in a
+savepoint, so its failure is rolled back while the failure itself is recorded in the enclosing
+transaction.
 
 Failures come in two kinds. A permanent one can never succeed on a retry: the body is not JSON,
 not a JSON object, nests deeper than the parser allows, or does not match the topic's schema or

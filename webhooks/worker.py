@@ -47,6 +47,8 @@ class DrainReport:
     """How many deliveries one drain finished with each outcome."""
 
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    stopped: bool = False
+    """Whether *should_stop* ended the drain, perhaps with due deliveries left."""
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome] += 1
@@ -67,15 +69,21 @@ def drain(
     policy: inbox.RetryPolicy = inbox.DEFAULT_RETRY_POLICY,
     should_stop: Callable[[], bool] = lambda: False,
     budget: timedelta | None = None,
+    lease: timedelta = inbox.CLAIM_LEASE,
+    shop_domain: str | None = None,
 ) -> DrainReport:
-    """Process due deliveries until none is left; *now* fixes the clock (tests step through it)."""
+    """Process due deliveries (only *shop_domain*'s when given) until none is left or, asked
+    after each batch so that every drain makes progress, *should_stop*; *now* fixes the clock
+    (tests step through it)."""
     report = DrainReport()
     limit = (budget if budget is not None else budget_for(database)).total_seconds()
     claim_size = min(batch_size, FIRST_CLAIM)
-    while not should_stop():
+    while True:
         current = now or utcnow()
         with database.session_scope() as session:
-            claims = inbox.claim_due(session, now=current, limit=claim_size)
+            claims = inbox.claim_due(
+                session, now=current, limit=claim_size, lease=lease, shop_domain=shop_domain
+            )
         if not claims:
             break
         started = time.monotonic()
@@ -85,6 +93,9 @@ def drain(
         )
         for outcome in outcomes:
             report.add(outcome)
+        if should_stop():
+            report.stopped = True
+            break
     return report
 
 

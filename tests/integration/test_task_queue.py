@@ -1,4 +1,5 @@
-"""Queue-backed processing: enqueue ids after the durable insert, process once, sweep lost work."""
+"""Queue-backed processing: enqueue a drain of the shop after the durable insert, coalesced;
+process once; sweep lost work."""
 
 from __future__ import annotations
 
@@ -50,10 +51,12 @@ def settings_overrides(redis_url: str) -> dict[str, Any]:
     return {"REDIS_URL": redis_url, "QUEUE_SWEEP_AFTER_SECONDS": 60}
 
 
-def post_order(client: FlaskClient, number: int) -> int:
+def post_order(client: FlaskClient, number: int, *, shop_domain: str = SHOP) -> int:
     body = json_body(unique_order(number))
     response = client.post(
-        "/webhooks", data=body, headers=webhook_headers("orders/create", body, shop_domain=SHOP)
+        "/webhooks",
+        data=body,
+        headers=webhook_headers("orders/create", body, shop_domain=shop_domain),
     )
     assert response.status_code == 200
     return number
@@ -65,23 +68,40 @@ def read(database: Database, statement: Any) -> list[Any]:
         return list(check.scalars(statement).all())
 
 
-def queued_delivery_ids(redis_url: str) -> list[int]:
+def queued_messages(redis_url: str) -> list[bytes]:
     client = redis.Redis.from_url(redis_url)
     raw = client.hgetall(f"retention:{tasks.WEBHOOK_QUEUE}.msgs")
     client.close()
-    return sorted(json.loads(message)["args"][0] for message in raw.values())
+    return list(raw.values())
 
 
-def test_a_stored_webhook_is_enqueued_by_id_only_after_the_insert(
+def queued_shops(redis_url: str) -> list[str]:
+    return sorted(json.loads(message)["args"][0] for message in queued_messages(redis_url))
+
+
+def run_queue_worker(app: Flask) -> None:
+    """Run a Dramatiq worker in this process until the webhook queue is empty."""
+    import dramatiq
+
+    queue = tasks.task_queue(app)
+    assert queue is not None
+    consumer = dramatiq.Worker(queue.broker, worker_threads=2, queues={tasks.WEBHOOK_QUEUE})
+    consumer.start()
+    try:
+        queue.broker.join(tasks.WEBHOOK_QUEUE, timeout=30_000)
+        consumer.join()
+    finally:
+        consumer.stop()
+
+
+def test_a_stored_webhook_enqueues_a_drain_of_its_shop_by_domain_after_the_insert(
     client: FlaskClient, shop: Shop, database: Database, redis_url: str
 ) -> None:
     post_order(client, 1)
 
-    stored = read(database, select(WebhookDelivery.id))
-    assert queued_delivery_ids(redis_url) == stored
-    client_ = redis.Redis.from_url(redis_url)
-    (message,) = client_.hgetall(f"retention:{tasks.WEBHOOK_QUEUE}.msgs").values()
-    client_.close()
+    assert read(database, select(func.count(WebhookDelivery.id))) == [1]
+    assert queued_shops(redis_url) == [SHOP]
+    (message,) = queued_messages(redis_url)
     assert b"line_items" not in message  # the payload stays in the database
 
 
@@ -103,65 +123,78 @@ def test_a_webhook_is_acknowledged_and_stored_when_redis_is_down(
     get_database(app).dispose()
 
 
-def test_processing_a_delivery_twice_stores_its_order_once(
+def test_draining_a_shop_twice_stores_its_order_once(
     client: FlaskClient, shop: Shop, database: Database
 ) -> None:
     post_order(client, 3)
-    (delivery_id,) = read(database, select(WebhookDelivery.id))
 
-    first = tasks.process_delivery(database, delivery_id=delivery_id, now=utcnow())
-    second = tasks.process_delivery(database, delivery_id=delivery_id, now=utcnow())
+    first = worker.drain(database, shop_domain=SHOP, now=utcnow())
+    second = worker.drain(database, shop_domain=SHOP, now=utcnow())
 
-    assert (first, second) == (worker.Outcome.DONE, worker.Outcome.SKIPPED)
+    assert (first[worker.Outcome.DONE], second.total) == (1, 0)
     assert read(database, select(func.count(Order.id))) == [1]
     assert read(database, select(WebhookDelivery.status)) == [DeliveryStatus.DONE]
 
 
-def test_a_delivery_held_by_a_live_lease_is_not_claimed_again(
+def test_a_drain_takes_only_its_own_shops_deliveries(
+    client: FlaskClient, make_shop: Callable[..., Shop], database: Database
+) -> None:
+    make_shop(SHOP)
+    make_shop("beta.myshopify.com")
+    post_order(client, 5)
+    post_order(client, 6, shop_domain="beta.myshopify.com")
+
+    report = worker.drain(database, shop_domain="beta.myshopify.com", now=utcnow())
+
+    assert report[worker.Outcome.DONE] == 1
+    statuses = read(
+        database,
+        select(WebhookDelivery.status).where(WebhookDelivery.shop_domain == SHOP),
+    )
+    assert statuses == [DeliveryStatus.PENDING]
+
+
+def test_a_delivery_held_by_a_live_lease_is_not_drained_again(
     client: FlaskClient, shop: Shop, database: Database
 ) -> None:
     post_order(client, 4)
-    (delivery_id,) = read(database, select(WebhookDelivery.id))
     now = utcnow()
     with database.session_scope() as work:
-        held = inbox.claim_one(work, delivery_id=delivery_id, now=now, lease=timedelta(minutes=5))
-    assert held is not None
+        held = inbox.claim_due(work, now=now, limit=10, lease=timedelta(minutes=5))
+    assert len(held) == 1
 
-    during = tasks.process_delivery(database, delivery_id=delivery_id, now=now)
-    after_expiry = tasks.process_delivery(
-        database, delivery_id=delivery_id, now=now + timedelta(minutes=6)
-    )
+    during = worker.drain(database, shop_domain=SHOP, now=now)
+    after_expiry = worker.drain(database, shop_domain=SHOP, now=now + timedelta(minutes=6))
 
-    assert (during, after_expiry) == (worker.Outcome.SKIPPED, worker.Outcome.DONE)
+    assert (during.total, after_expiry[worker.Outcome.DONE]) == (0, 1)
 
 
-def test_the_sweeper_re_enqueues_stale_and_expired_deliveries_but_not_fresh_ones(
-    app: Flask, client: FlaskClient, shop: Shop, database: Database, redis_url: str
+def test_the_sweeper_re_enqueues_shops_with_stale_or_expired_deliveries_but_not_fresh_ones(
+    app: Flask, client: FlaskClient, database: Database, redis_url: str
 ) -> None:
-    for number in (10, 11, 12):
-        post_order(client, number)
+    stale_shop, expired_shop, fresh_shop = (
+        f"{name}.myshopify.com" for name in ("alpha", "beta", "gamma")
+    )
+    for number, domain in enumerate((stale_shop, expired_shop, fresh_shop), start=10):
+        post_order(client, number, shop_domain=domain)
     lost = redis.Redis.from_url(redis_url)
     lost.flushdb()  # the queue lost everything
     lost.close()
     now = utcnow()
     with database.session_scope() as work:
-        stale, expired, fresh = work.scalars(
-            select(WebhookDelivery.id).order_by(WebhookDelivery.id)
-        ).all()
         work.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == stale)
+            .where(WebhookDelivery.shop_domain == stale_shop)
             .values(received_at=now - timedelta(minutes=5))
         )
         work.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == expired)
+            .where(WebhookDelivery.shop_domain == expired_shop)
             .values(status=DeliveryStatus.PROCESSING, next_attempt_at=now - timedelta(seconds=1))
         )
 
     assert tasks.sweep(app, now=now) == (2, 0)
-    assert queued_delivery_ids(redis_url) == [stale, expired]
-    assert fresh not in queued_delivery_ids(redis_url)
+    assert queued_shops(redis_url) == [stale_shop, expired_shop]
 
 
 def test_the_sweep_job_is_registered_and_sweeps_once_per_interval(app: Flask, shop: Shop) -> None:
@@ -170,29 +203,49 @@ def test_the_sweep_job_is_registered_and_sweeps_once_per_interval(app: Flask, sh
     first = job.run(app, shop.id, utcnow())
     second = job.run(app, shop.id, utcnow())
 
-    assert first == "0 deliveries, 0 shops"
+    assert first == "0 shops' deliveries, 0 shops' messages"
     assert second == "swept already"
 
 
-def test_a_queue_worker_in_this_process_processes_enqueued_deliveries(
-    app: Flask, client: FlaskClient, shop: Shop, database: Database
+def test_a_burst_for_one_shop_is_one_task_that_processes_every_delivery(
+    app: Flask, client: FlaskClient, shop: Shop, database: Database, redis_url: str
 ) -> None:
-    import dramatiq
+    burst = 40
+    for number in range(100, 100 + burst):
+        post_order(client, number)
+    assert queued_shops(redis_url) == [SHOP]  # coalesced: the pending task takes them all
 
-    for number in range(20, 25):
+    run_queue_worker(app)
+
+    assert read(database, select(WebhookDelivery.status)) == [DeliveryStatus.DONE] * burst
+    assert read(database, select(func.count(Order.id))) == [burst]
+    # The task cleared its shop's pending mark when it started: the next delivery enqueues again.
+    post_order(client, 200)
+    assert queued_shops(redis_url) == [SHOP]
+
+
+def test_a_drain_out_of_time_leaves_the_rest_of_its_shop_to_a_task_it_enqueues(
+    app: Flask, client: FlaskClient, shop: Shop, database: Database, monkeypatch: Any
+) -> None:
+    for number in range(300, 330):
         post_order(client, number)
     queue = tasks.task_queue(app)
     assert queue is not None
-    consumer = dramatiq.Worker(queue.broker, worker_threads=2, queues={tasks.WEBHOOK_QUEUE})
-    consumer.start()
-    try:
-        queue.broker.join(tasks.WEBHOOK_QUEUE, timeout=30_000)
-        consumer.join()
-    finally:
-        consumer.stop()
+    hand_offs: list[str] = []
+    enqueue = queue.enqueue_drain
 
-    assert read(database, select(WebhookDelivery.status)) == [DeliveryStatus.DONE] * 5
-    assert read(database, select(func.count(Order.id))) == [5]
+    def counted(shop_domain: str) -> bool:
+        hand_offs.append(shop_domain)
+        return enqueue(shop_domain)
+
+    monkeypatch.setattr(queue, "enqueue_drain", counted)
+    # One claim (at most worker.FIRST_CLAIM deliveries) per task: the rest needs a hand-off.
+    monkeypatch.setattr(tasks, "DRAIN_SECONDS", 0.0)
+
+    run_queue_worker(app)
+
+    assert read(database, select(WebhookDelivery.status)) == [DeliveryStatus.DONE] * 30
+    assert SHOP in hand_offs
 
 
 def test_a_redis_url_that_is_not_redis_names_the_setting() -> None:

@@ -1,10 +1,12 @@
 """Several web and worker processes on PostgreSQL and Redis keep the single-process guarantees.
 
 Two gunicorn web processes (the repo's gunicorn.conf.py) and three `flask worker` processes take a
-bounded load of signed order webhooks: every acknowledged webhook is processed exactly once, no
-message is sent twice, a worker killed with SIGKILL mid-batch loses and duplicates nothing, and a
-Redis restart mid-run loses nothing (the sweeper re-enqueues from the database). The sweeper is
-run from the test process here, as the scheduler would run the `queue.sweep` job.
+bounded load of signed order webhooks: every acknowledged webhook is processed exactly once, the
+three workers draining one shop's interleaved order versions at once end in the newest versions
+with nothing failed, no message is sent twice, a worker killed with SIGKILL mid-batch loses and
+duplicates nothing, and a Redis restart mid-run loses nothing (the sweeper re-enqueues from the
+database). The sweeper is run from the test process here, as the scheduler would run the
+`queue.sweep` job.
 
 Under CI=true these tests fail, not skip, when PostgreSQL or Redis is unreachable.
 """
@@ -12,6 +14,7 @@ Under CI=true these tests fail, not skip, when PostgreSQL or Redis is unreachabl
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -51,7 +54,9 @@ from tests.support import flows
 from tests.support.mail import SmtpSink
 from tests.support.mail import free_port
 from tests.support.mail import running_sink
+from tests.support.orders import order_version
 from tests.support.orders import unique_order
+from tests.support.orders import version_name
 from tests.support.redis_server import PrivateRedis
 from tests.support.redis_server import emptied_redis
 from tests.support.redis_server import start_private_redis
@@ -198,7 +203,8 @@ def process_env(postgres_url: str, redis_url: str, smtp_url: str) -> dict[str, s
             "DATABASE_URL": postgres_url,
             "REDIS_URL": redis_url,
             "SMTP_URL": smtp_url,
-            "QUEUE_LEASE_SECONDS": "3",
+            # Longer than a drain's claim takes on a loaded machine, short for the SIGKILL test.
+            "QUEUE_LEASE_SECONDS": "15",
             "DATABASE_POOL_SIZE": "4",
             "PYTHONUNBUFFERED": "1",
         }
@@ -318,15 +324,66 @@ def assert_processed_exactly_once(database: Database, webhook_ids: list[str]) ->
     assert orders == distinct_orders == len(webhook_ids)
 
 
+def drain_tasks_run(cluster: Cluster) -> int:
+    """Count the drain tasks the workers have run so far (each logs one line)."""
+    logs = (cluster.processes.logs[worker.pid] for worker in cluster.workers)
+    return sum(log.read_text(errors="replace").count("Drained ") for log in logs)
+
+
 def test_two_web_and_three_worker_processes_process_every_acknowledged_webhook_exactly_once(
     database: Database, shop: Shop, cluster: Cluster
 ) -> None:
+    tasks_before = drain_tasks_run(cluster)
     webhook_ids = post_orders(cluster.web, range(1, 121), repeat_every=10)
 
     wait_until(all_done(database, len(webhook_ids)), deadline=SETTLE_DEADLINE, what="the inbox")
     assert_processed_exactly_once(database, webhook_ids)
     # Nobody claimed a row twice: one attempt each, so no handler ran twice.
     assert count(database, select(func.max(WebhookDelivery.attempts))) == 1
+    # Coalesced: a task drains what arrived while it waited, not one delivery each.
+    assert drain_tasks_run(cluster) - tasks_before <= len(webhook_ids) // 4
+
+
+def test_three_workers_draining_one_shops_interleaved_versions_keep_the_newest_of_each(
+    database: Database,
+    shop: Shop,
+    shared_redis: str,
+    store: Callable[..., int],
+    cluster: Cluster,
+    make_app: Callable[[str], Flask],
+) -> None:
+    orders, versions = 20, 6
+    stream = [(n, v) for n in range(3001, 3001 + orders) for v in range(versions)]
+    random.Random(11).shuffle(stream)
+    for number, version in stream:
+        body = order_version(number, version, customers=4)
+        store(body, topic="orders/updated", shop_domain=SHOP)
+
+    queue = tasks.task_queue(make_app(shared_redis))
+    assert queue is not None
+    for _ in cluster.workers:  # as redelivered or re-swept tasks would: one drain per worker
+        queue.drain_shop.send(SHOP)
+
+    def settled() -> bool:  # a failure would be retried a minute later: look at it at once
+        unsettled = [DeliveryStatus.PENDING, DeliveryStatus.PROCESSING]
+        return not count(
+            database,
+            select(func.count(WebhookDelivery.id)).where(WebhookDelivery.status.in_(unsettled)),
+        )
+
+    wait_until(settled, deadline=SETTLE_DEADLINE, what="the drains")
+    with database.session_scope() as session:
+        rows = session.execute(
+            select(WebhookDelivery.status, WebhookDelivery.attempts, WebhookDelivery.last_error)
+        ).all()
+        names = {
+            row.shopify_id: row.name
+            for row in session.execute(select(Order.shopify_id, Order.name))
+        }
+    assert {tuple(row) for row in rows} == {(DeliveryStatus.DONE, 1, None)}
+    assert names == {
+        unique_order(n)["id"]: version_name(n, versions - 1) for n in range(3001, 3001 + orders)
+    }
 
 
 def test_three_workers_sending_the_same_shop_at_once_send_each_message_once(

@@ -82,10 +82,11 @@ def show_problems() -> Response:
 @bp.post("/problems/<int:delivery_id>/replay")
 def replay(delivery_id: int) -> Response:
     session = get_session()
-    delivery = replay_problem(session, shop_domain=current_shop().domain, delivery_id=delivery_id)
+    shop_domain = current_shop().domain
+    delivery = replay_problem(session, shop_domain=shop_domain, delivery_id=delivery_id)
     answer = _problem(delivery)
     session.commit()
-    # After the commit, like a new delivery: wake the embedded worker or hand the id to the queue.
+    # After the commit, like a new delivery: wake the embedded worker or have the queue drain it.
     worker.wake_background_worker(current_app)
-    tasks.enqueue_delivery(current_app, delivery_id)
+    tasks.enqueue_drain(current_app, shop_domain)
     return jsonify(answer)
