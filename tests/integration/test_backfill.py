@@ -34,6 +34,7 @@ from shopify_app.models import ShopCredential
 from shopify_app.models.backfill_run import BackfillKind
 from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.store import order_batches
+from shopify_app.store import orders
 from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.sync import backfill
 from shopify_app.store.sync import backfill_runs
@@ -283,6 +284,55 @@ def test_backfill_rebuilds_the_rollups_once_to_what_the_per_order_path_gives(
     real_rebuild(session, shop_id=shop.id, now=now)
     assert snapshot(session, shop.id) == imported
     assert _rollups_rederived_order_by_order(session, shop.id) == imported
+
+
+def test_webhooks_applied_between_chunks_are_counted_once_the_backfill_rebuilds(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Order 5030 is in the last chunk; its webhook (cancelled, newer) arrives before that chunk.
+    exported = next(o for o in ROOT_ORDERS if o["id"].endswith("/5030"))
+    cancelled = graphql_shapes.order_to_rest(
+        exported, [i for i in ORDER_ITEMS if i["__parentId"] == exported["id"]]
+    )
+    cancelled.update(updated_at="2026-03-09T12:00:00Z", cancelled_at="2026-03-09T11:59:00Z")
+    newer = {**cancelled, "id": 7001, "name": "#7001", "cancelled_at": None, "line_items": []}
+    newer.pop("checkout_token", None)
+    real_chunks = backfill._chunks
+
+    def chunks_with_webhooks_between(*args: Any, **kwargs: Any) -> Any:
+        for number, chunk in enumerate(real_chunks(*args, **kwargs)):
+            if number == 1:
+                with database.session_scope() as webhooks:
+                    stored = webhooks.get(Shop, shop.id)
+                    assert stored is not None
+                    for payload in (cancelled, newer):
+                        orders.upsert_order(
+                            webhooks, shop=stored, payload=payload, event_at=None, now=now
+                        )
+            yield chunk
+
+    monkeypatch.setattr(backfill, "_chunks", chunks_with_webhooks_between)
+    backfill.run_backfill(
+        database.session_factory,
+        run_id=_run_id(session, shop, BackfillKind.ORDERS),
+        client=graphql,
+        clock=lambda: now,
+        batch_size=20,
+    )
+
+    assert _count(session, Order) == 37
+    cancelled_id = session.scalar(select(Order.id).where(Order.shopify_id == 5030))
+    newer_id = session.scalar(select(Order.id).where(Order.shopify_id == 7001))
+    counted = {row[0] for row in snapshot(session, shop.id)["rollup_orders"]}
+    assert newer_id in counted
+    assert cancelled_id not in counted
+    assert _rollups_rederived_order_by_order(session, shop.id) == snapshot(session, shop.id)
 
 
 def test_backfill_that_crashed_before_its_rebuild_only_rebuilds_when_resumed(
