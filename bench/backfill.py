@@ -5,11 +5,14 @@
 
 Writes a JSONL file in the shape of a grouped `orders` bulk export (each order line followed by
 its line items with `__parentId`), built from tests/fixtures/bulk_orders.jsonl with unique ids,
-and serves it from 127.0.0.1 over HTTP, as Shopify serves the result URL. The baseline streams and
-parses the same file (`bulk.iter_jsonl` + `bulk.group_bulk_objects`) without storing anything; ours
-also feeds every object through `backfill.import_object` (GraphQL shape -> REST shape ->
-`upsert_order`) in transactions of `backfill.BATCH_SIZE` objects, as `run_backfill` does after the
-export finished. THE DATABASE IS WIPED: give a database of its own.
+streamed to disk, and serves it from 127.0.0.1 over HTTP, as Shopify serves the result URL. The
+baseline streams and parses the same file (`bulk.iter_jsonl` + `bulk.group_bulk_objects`) without
+storing anything; ours is `backfill.run_backfill` itself on a run whose export has finished (a
+stand-in GraphQL client answers the one status poll): chunks of `backfill.BATCH_SIZE` objects,
+each converted and stored by one `upsert_orders` with the resume point in its transaction, then
+one rollup rebuild. The import and the rebuild are also timed apart. Nothing holds the file in
+memory, so `--orders 1000000` runs in bounded memory (the peak is reported).
+THE DATABASE IS WIPED: give a database of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import copy
 import functools
 import http.server
 import json
+import resource
 import sys
 import tempfile
 import textwrap
@@ -30,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
-from itertools import islice
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +47,15 @@ from bench.report import machine_description
 from bench.report import normalise_postgres_url
 from bench.report import replace_section
 from bench.report import section_footer
+from shopify_app.gateway.graphql import GraphQLClient
 
 SECTION_HEADING = "## Backfill import"
 SHOP = "bench.myshopify.com"
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "bulk_orders.jsonl"
+CURRENCY = "EUR"  # the fixture's orders are in euros: every bench order counts in the rollups
+EXPORT_ID = "gid://shopify/BulkOperation/bench"
+HISTORY_START = datetime(2024, 3, 1, tzinfo=UTC)
+HISTORY = timedelta(days=730)
 
 
 @dataclass
@@ -54,6 +63,7 @@ class Run:
     label: str
     orders: int
     seconds: float
+    rebuild_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -67,16 +77,25 @@ def _template() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return root, children
 
 
-def write_jsonl(path: Path, orders: int) -> int:
-    """Write *orders* grouped orders with unique ids to *path*; return the file's size in bytes."""
+def write_jsonl(path: Path, orders: int) -> tuple[int, int]:
+    """Write *orders* grouped orders with unique ids to *path*; return its size and line count.
+
+    The orders are spread over two years (one customer per five orders), so the rebuild derives
+    customers with many order days, as a real shop's history has.
+    """
     root, children = _template()
     customers = max(orders // 5, 1)
+    step = HISTORY / orders
+    lines = 0
     with path.open("w") as output:
         for number in range(1, orders + 1):
             order = copy.deepcopy(root)
             order_gid = f"gid://shopify/Order/{10_000_000 + number}"
             order["id"] = order_gid
             order["name"] = f"#{number}"
+            placed = (HISTORY_START + step * number).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for name in ("createdAt", "processedAt", "updatedAt"):
+                order[name] = placed
             if order.get("customer"):
                 customer_number = number % customers
                 order["customer"]["id"] = f"gid://shopify/Customer/{20_000_000 + customer_number}"
@@ -91,7 +110,8 @@ def write_jsonl(path: Path, orders: int) -> int:
                 line["id"] = f"gid://shopify/LineItem/{(10_000_000 + number) * 10 + index}"
                 line["__parentId"] = order_gid
                 output.write(json.dumps(line, separators=(",", ":")) + "\n")
-    return path.stat().st_size
+            lines += 1 + len(children)
+    return path.stat().st_size, lines
 
 
 @contextmanager
@@ -130,7 +150,14 @@ def prepare(url: str) -> int:
     with engine.begin() as connection:
         shop_id: int = connection.execute(
             sa.insert(Shop)
-            .values(domain=SHOP, name="Bench", installed_at=now, created_at=now, updated_at=now)
+            .values(
+                domain=SHOP,
+                name="Bench",
+                currency=CURRENCY,
+                installed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
             .returning(Shop.id)
         ).scalar_one()
     engine.dispose()
@@ -145,60 +172,93 @@ def parse_only(file_url: str) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def import_all(database_url: str, file_url: str, shop_id: int) -> tuple[int, float]:
+class FinishedExport(GraphQLClient):
+    """Shopify's answer to the status poll of an export that finished with *url* as its result."""
+
+    def __init__(self, url: str, objects: int) -> None:
+        super().__init__(SHOP, "bench-token")
+        self.url = url
+        self.objects = objects
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        operation = {
+            "id": EXPORT_ID,
+            "status": "COMPLETED",
+            "objectCount": str(self.objects),
+            "url": self.url,
+        }
+        return {"bulkOperation": operation}
+
+
+def import_all(database_url: str, file_url: str, shop_id: int, *, lines: int) -> Run:
+    """Run the backfill of the served file; time it whole and up to the last chunk's commit."""
     from shopify_app.db import Database
-    from shopify_app.gateway import bulk
-    from shopify_app.models import Shop
+    from shopify_app.models import BackfillRun
     from shopify_app.store.sync import backfill
 
     database = Database(database_url)
     factory: sessionmaker[Any] = database.session_factory
-    imported = 0
+    with factory() as session, session.begin():
+        run = BackfillRun(
+            shop_id=shop_id, kind="orders", status="pending", bulk_operation_id=EXPORT_ID
+        )
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    last_chunk = [0.0]
+
+    def note_chunk(progress: Any) -> None:
+        if progress.status != "completed":  # the last report comes after the rebuild
+            last_chunk[0] = time.perf_counter()
+
     started = time.perf_counter()
-    objects = bulk.group_bulk_objects(bulk.iter_jsonl(file_url))
-    while batch := list(islice(objects, backfill.BATCH_SIZE)):
-        with factory() as session, session.begin():
-            shop = session.get(Shop, shop_id)
-            assert shop is not None
-            now = datetime.now(UTC)
-            for obj in batch:
-                imported += backfill.import_object(
-                    session, shop=shop, kind="orders", obj=obj, now=now
-                )
-    elapsed = time.perf_counter() - started
+    progress = backfill.run_backfill(
+        factory,
+        run_id=run_id,
+        client=FinishedExport(file_url, lines),
+        on_progress=note_chunk,
+    )
+    finished = time.perf_counter()
     database.dispose()
-    return imported, elapsed
+    if progress.status != "completed":
+        raise SystemExit(f"the backfill ended {progress.status}")
+    return Run(
+        "ours: `run_backfill` (chunks through `upsert_orders`, one rollup rebuild)",
+        progress.imported_count,
+        finished - started,
+        rebuild_seconds=finished - last_chunk[0],
+    )
 
 
 def measure(database_url: str, *, orders: int) -> tuple[list[Run], int]:
     from shopify_app.models import Order
+    from shopify_app.models import RollupOrder
 
     database_url = normalise_postgres_url(database_url)
     shop_id = prepare(database_url)
     with tempfile.TemporaryDirectory() as directory:
-        size = write_jsonl(Path(directory) / "orders.jsonl", orders)
+        size, lines = write_jsonl(Path(directory) / "orders.jsonl", orders)
         with serving(Path(directory)) as base:
             file_url = f"{base}/orders.jsonl"
             parsed, parse_seconds = parse_only(file_url)
-            imported, import_seconds = import_all(database_url, file_url, shop_id)
+            ours = import_all(database_url, file_url, shop_id, lines=lines)
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
         stored = connection.scalar(sa.select(sa.func.count(Order.id)))
+        counted = connection.scalar(sa.select(sa.func.count(RollupOrder.order_id)))
     engine.dispose()
-    if not parsed == imported == stored == orders:
+    if not parsed == ours.orders == stored == counted == orders:
         raise SystemExit(
-            f"expected {orders} orders, parsed {parsed}, imported {imported}, stored {stored}"
+            f"expected {orders} orders, parsed {parsed}, imported {ours.orders}, "
+            f"stored {stored}, in the rollups {counted}"
         )
-    return [
-        Run("baseline: stream and parse the file", parsed, parse_seconds),
-        Run("ours: parse, convert, `upsert_order` in batches", imported, import_seconds),
-    ], size
+    return [Run("baseline: stream and parse the file", parsed, parse_seconds), ours], size
 
 
 def render_section(
-    runs: Sequence[Run], *, command: str, machine: str, size: int, backend: str
+    runs: Sequence[Run], *, command: str, machine: str, size: int, backend: str, peak_mb: float
 ) -> str:
-    baseline = runs[0]
+    baseline, ours = runs
     rows = [
         "| Run | Orders | Seconds | Orders/s | Ratio to baseline |",
         "| - | -: | -: | -: | -: |",
@@ -209,18 +269,21 @@ def render_section(
             f"| {run.label} | {run.orders} | {run.seconds:.2f} | {run.per_second:.0f} "
             f"| {ratio:.3f} |"
         )
-    ours = runs[1]
     method = (
         f"Orders imported per second on {backend} from a grouped bulk-export JSONL file "
-        f"({size / 1_000_000:.1f} MB, orders with their line items, one customer per five "
-        "orders) served over HTTP from 127.0.0.1, against streaming and parsing the same file "
-        "without storing it (the baseline)."
+        f"({size / 1_000_000:.1f} MB, orders with their line items over two years, one customer "
+        "per five orders) served over HTTP from 127.0.0.1, against streaming and parsing the same "
+        "file without storing it (the baseline)."
     )
-    hours = 1_000_000 / ours.per_second / 3600 if ours.per_second else 0.0
+    rebuild = (
+        f"Of our {ours.seconds:.2f} s, the rollup rebuild after the last chunk took "
+        f"{ours.rebuild_seconds:.2f} s. The process's peak memory was {peak_mb:.0f} MB."
+    )
+    minutes = 1_000_000 / ours.per_second / 60 if ours.per_second else 0.0
     note = (
-        "The issue asks for 1,000,000 orders; this run used fewer to fit the time of a working "
-        f"session. The import is linear (one upsert per order, constant batch size), so "
-        f"1,000,000 orders would take about {hours:.1f} hours at this rate on this machine."
+        "The issue asks for 1,000,000 orders in under 15 minutes; this run used fewer. At this "
+        f"rate 1,000,000 orders would take about {minutes:.0f} minutes on this machine "
+        "(the chunks and the rebuild are both linear in the orders)."
         if ours.orders < 1_000_000
         else ""
     )
@@ -231,6 +294,8 @@ def render_section(
             textwrap.fill(method, width=100),
             "",
             *rows,
+            "",
+            textwrap.fill(rebuild, width=100),
             "",
             *([textwrap.fill(note, width=100), ""] if note else []),
             *section_footer(command=command, machine=machine),
@@ -249,7 +314,12 @@ def main(argv: Sequence[str] | None = None) -> list[Run]:
     backend = "PostgreSQL" if "postgresql" in args.database_url else "SQLite"
     command = "python -m bench.backfill " + " ".join(argv if argv is not None else sys.argv[1:])
     section = render_section(
-        runs, command=command, machine=machine_description(), size=size, backend=backend
+        runs,
+        command=command,
+        machine=machine_description(),
+        size=size,
+        backend=backend,
+        peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
     sys.stdout.write(section)
     if args.write_docs:

@@ -2,10 +2,11 @@
 
 Starts, in this process: the web app on 127.0.0.1, the in-process webhook worker, a local SMTP
 sink (every email lands in instance/outbox/ and on the /demo/outbox page), the demo store (two
-years of history delivered as signed webhooks, then live events on a compressed clock) and the
-flow jobs, run against the demo's simulated clock. Settings come from `instance/local.env`
-(random secrets written on first run, never committed); variables already set in the
-environment win. The demo database is recreated on every run.
+years of history imported as a new shop's backfill is, in chunks with one rollup rebuild, then
+live events delivered as signed webhooks on a compressed clock) and the flow jobs, run against the
+demo's simulated clock. Settings come from `instance/local.env` (random secrets written on first
+run, never committed); variables already set in the environment win. The demo database is
+recreated on every run.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ import click
 from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import delete
-from sqlalchemy import func
-from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer
 from werkzeug.serving import make_server
 
@@ -41,13 +40,12 @@ from shopify_app.context import get_cipher
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 from shopify_app.demo import DEMO_SHOP_DOMAIN
-from shopify_app.demo.deliveries import Delivery
 from shopify_app.demo.deliveries import DeliverySummary
 from shopify_app.demo.deliveries import WebhookTarget
+from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.player import DemoStore
 from shopify_app.gateway import API_VERSION
 from shopify_app.gateway.oauth import TokenGrant
-from shopify_app.models import WebhookDelivery
 from shopify_app.models.backfill_run import BackfillRun
 from shopify_app.paths import PROJECT_ROOT
 from shopify_app.settings import DEFAULT_SCOPES
@@ -132,24 +130,9 @@ def install_demo_shop(app: Flask, *, now: datetime) -> int:
         )
         shop.name = "Retention Demo Store"
         shop.email = "owner@retention-demo.example"
-        # History arrives as webhooks from the demo player; there is no Shopify to import from.
+        # History comes from the demo store's import; there is no Shopify to export from.
         session.execute(delete(BackfillRun).where(BackfillRun.shop_id == shop.id))
         return shop.id
-
-
-def inbox_counts(app: Flask) -> dict[str, int]:
-    """Count the webhook inbox's deliveries by status."""
-    with get_database(app).session_scope() as session:
-        rows = session.execute(
-            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
-        ).all()
-    return {str(status): int(count) for status, count in rows}
-
-
-def pending_deliveries(app: Flask) -> int:
-    """Count deliveries still waiting for (or in) processing."""
-    counts = inbox_counts(app)
-    return counts.get("pending", 0) + counts.get("processing", 0)
 
 
 def refresh_read_models(app: Flask, shop_id: int, *, now: datetime) -> None:
@@ -186,12 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     stop = threading.Event()
     try:
-        summary = _deliver_history(store, stop)
-        _wait_for_processing(app)
-        refresh_read_models(app, shop_id, now=store.clock.now())
+        summary = _import_history(app, store, shop_id)
+        # The import rebuilt the rollups; the predictions are the other nightly read model.
+        refresh_shop_predictions(app, shop_id, now=store.clock.now())
         run_flow_jobs(app, now=store.clock.now())
         refresh_kpi_snapshots(app, shop_id)
-        _echo_delivered(app, summary, sink, base_url=base_url)
+        _echo_history(summary, sink, base_url=base_url)
         if args.no_live:
             return
         _run_live(app, shop_id, store, stop, speed=args.speed)
@@ -269,7 +252,7 @@ def _demo_store(
 
 
 class _HistoryBar:
-    """A progress bar in thousandths of the history, moved on to each delivery's moment."""
+    """A progress bar in thousandths of the history, moved on to each chunk's last moment."""
 
     STEPS = 1000
 
@@ -279,8 +262,8 @@ class _HistoryBar:
         self._span = (end - start).total_seconds()
         self._shown = 0
 
-    def advance(self, delivery: Delivery) -> None:
-        done = (delivery.triggered_at - self._start).total_seconds() / self._span
+    def advance(self, event: DemoEvent) -> None:
+        done = (event.occurred_at - self._start).total_seconds() / self._span
         target = min(int(done * self.STEPS), self.STEPS)
         if target > self._shown:
             self._bar.update(target - self._shown)
@@ -290,41 +273,25 @@ class _HistoryBar:
         self._bar.update(self.STEPS - self._shown)
 
 
-def _deliver_history(store: DemoStore, stop: threading.Event) -> DeliverySummary:
-    """Deliver the demo store's two years of history, with a progress bar."""
+def _import_history(app: Flask, store: DemoStore, shop_id: int) -> DeliverySummary:
+    """Import the demo store's two years of history, with a progress bar."""
     end = store.simulation.now
     with click.progressbar(
-        length=_HistoryBar.STEPS, label="Delivering two years of store history", show_percent=True
+        length=_HistoryBar.STEPS, label="Importing two years of store history", show_percent=True
     ) as bar:
         progress = _HistoryBar(bar, start=end - timedelta(days=730), end=end)
-        summary = store.play_history(stop=stop, on_progress=progress.advance)
+        summary = store.import_history(
+            get_database(app).session_factory, shop_id=shop_id, on_chunk=progress.advance
+        )
         progress.finish()
     return summary
 
 
-def _wait_for_processing(app: Flask) -> None:
-    """Wait until the worker has processed every delivery in the inbox, with a progress bar."""
-    with click.progressbar(length=max(pending_deliveries(app), 1), label="Processing") as bar:
-        left = pending_deliveries(app)
-        while left:
-            time.sleep(0.5)
-            now_left = pending_deliveries(app)
-            bar.update(max(left - now_left, 0))
-            left = now_left
-
-
-def _echo_delivered(
-    app: Flask, summary: DeliverySummary, sink: OutboxSink, *, base_url: str
-) -> None:
-    counts = inbox_counts(app)
+def _echo_history(summary: DeliverySummary, sink: OutboxSink, *, base_url: str) -> None:
     click.echo("")
-    click.secho("Demo store delivered", bold=True)
-    click.echo(f"  events delivered   {summary.delivered:>8}")
-    click.echo(f"  duplicates sent    {summary.duplicates_sent:>8}")
-    click.echo(f"  delivery failures  {summary.failed:>8}")
-    click.echo(f"  processed          {counts.get('done', 0):>8}")
-    click.echo(f"  retrying           {counts.get('failed', 0):>8}  (came before their order)")
-    click.echo(f"  dead-lettered      {counts.get('dead', 0):>8}")
+    click.secho("Demo store history", bold=True)
+    click.echo(f"  events imported    {summary.delivered:>8}")
+    click.echo(f"  import failures    {summary.failed:>8}")
     click.echo(f"  emails sent        {sink.count:>8}")
     click.secho(f"\nDashboard: {base_url}/demo   Outbox: {base_url}/demo/outbox", fg="green")
 

@@ -1,6 +1,7 @@
 """Deliver a demo stream to a running app as Shopify does: signed, at least once, about in order.
 
-History is sent as fast as the app acknowledges it; live mode then waits for each event's moment
+History is sent as fast as the app acknowledges it (or, in process, imported as a backfill is:
+`shopify_app.demo.history_import`); live mode then waits for each event's moment
 on a `SimulatedClock` that runs faster than real time (one simulated hour per second by default),
 so scheduled jobs run against `clock.now()` see abandoned checkouts and due reorders appear.
 
@@ -23,6 +24,8 @@ from datetime import datetime
 from typing import Literal
 
 import requests
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
 from shopify_app.demo.clock import SimulatedClock
 from shopify_app.demo.deliveries import MAX_FAILURES_KEPT
@@ -33,6 +36,8 @@ from shopify_app.demo.deliveries import ProgressCallback
 from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.generator import DemoEvent
 from shopify_app.demo.generator import ShopSimulation
+from shopify_app.demo.history_import import ChunkCallback
+from shopify_app.demo.history_import import import_history
 
 logger = logging.getLogger(__name__)
 
@@ -261,8 +266,9 @@ def _wait_until_due(
 class DemoStore:
     """The demo shop and its player: history up to *now* first, then live on `clock`.
 
-    The lead process keeps one instance: `play_history()` once, then `play_live(stop=...)` in a
-    thread, while the scheduler runs jobs at `clock.now()`.
+    The lead process keeps one instance: `import_history()` (or `play_history()` against an app
+    elsewhere) once, then `play_live(stop=...)` in a thread, while the scheduler runs jobs at
+    `clock.now()`.
     """
 
     def __init__(
@@ -320,6 +326,25 @@ class DemoStore:
             options=self.options,
             stop=stop,
             on_progress=on_progress,
+        )
+
+    def import_history(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        shop_id: int,
+        on_chunk: ChunkCallback | None = None,
+    ) -> DeliverySummary:
+        """Store the history up to `now` in the app's database, as a backfill imports a shop's.
+
+        The in-process way for `make run`; `play_history` posts the same events to an app's URL.
+        """
+        return import_history(
+            session_factory,
+            shop_id=shop_id,
+            events=self.history(),
+            now=self.simulation.now,
+            on_chunk=on_chunk,
         )
 
     def play_live(

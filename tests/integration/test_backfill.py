@@ -13,11 +13,15 @@ import pytest
 import responses
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.registry import load_jobs
+from shopify_app.analytics.rollups.incremental import note_order_changed
+from shopify_app.analytics.rollups.tables import ROLLUP_MODELS
+from shopify_app.analytics.rollups.tables import current_version
 from shopify_app.db import Database
 from shopify_app.gateway.graphql import GraphQLClient
 from shopify_app.models import BackfillRun
@@ -29,10 +33,13 @@ from shopify_app.models import Shop
 from shopify_app.models import ShopCredential
 from shopify_app.models.backfill_run import BackfillKind
 from shopify_app.models.backfill_run import BackfillStatus
+from shopify_app.store import order_batches
 from shopify_app.store import orders
+from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.sync import backfill
 from shopify_app.store.sync import backfill_runs
 from shopify_app.store.sync import graphql_shapes
+from tests.support.rollups import snapshot
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
 from tests.support.shopify import webhook_headers
@@ -177,7 +184,30 @@ def test_backfill_imports_every_order_with_its_customer_and_line_items(
     assert "groupObjects: true" in shopify.mutations[0]
 
 
-def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_duplicates(
+def _crash_on_call(real: Callable[..., Any], *, call: int) -> Callable[..., Any]:
+    """Return *real*, except that its call number *call* raises as a killed worker would."""
+    calls = {"n": 0}
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise RuntimeError("worker killed")
+        return real(*args, **kwargs)
+
+    return crashing
+
+
+def _rollups_rederived_order_by_order(session: Session, shop_id: int) -> Any:
+    """Return the aggregates the per-order path gives: from none, one `note_order_changed` each."""
+    for model in ROLLUP_MODELS:
+        session.execute(delete(model).where(model.shop_id == shop_id))
+    for order_id in session.scalars(select(Order.id).where(Order.shop_id == shop_id)).all():
+        note_order_changed(session, shop_id=shop_id, order_id=order_id)
+    session.flush()
+    return snapshot(session, shop_id)
+
+
+def test_interrupted_backfill_resumes_after_the_last_committed_chunk_without_duplicates(
     shop: Shop,
     session: Session,
     database: Database,
@@ -187,16 +217,8 @@ def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_dup
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run_id = _run_id(session, shop, BackfillKind.ORDERS)
-    real_upsert = orders.upsert_order
-    calls = {"n": 0}
-
-    def crash_on_21st(*args: Any, **kwargs: Any) -> Order:
-        calls["n"] += 1
-        if calls["n"] == 21:
-            raise RuntimeError("worker killed")
-        return real_upsert(*args, **kwargs)
-
-    monkeypatch.setattr(orders, "upsert_order", crash_on_21st)
+    real_upsert = order_batches.upsert_orders
+    monkeypatch.setattr(order_batches, "upsert_orders", _crash_on_call(real_upsert, call=3))
     with pytest.raises(RuntimeError, match="worker killed"):
         backfill.run_backfill(
             database.session_factory,
@@ -210,13 +232,13 @@ def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_dup
     assert interrupted is not None
     assert interrupted.status == BackfillStatus.FAILED
     assert interrupted.error == "RuntimeError: worker killed"
-    assert interrupted.imported_count == 16  # two full batches committed, the third rolled back
+    assert interrupted.imported_count == 16  # two chunks committed, the third rolled back
     assert _count(session, Order) == 16
-    sixteenth = ROOT_ORDERS[15]["id"]
-    assert interrupted.last_object_id == sixteenth
+    assert interrupted.last_object_id == ROOT_ORDERS[15]["id"]
+    assert interrupted.lines_processed == ORDER_LINES.index(ROOT_ORDERS[16])
     session.rollback()
 
-    monkeypatch.setattr(orders, "upsert_order", real_upsert)
+    monkeypatch.setattr(order_batches, "upsert_orders", real_upsert)
     progress = backfill.run_backfill(
         database.session_factory, run_id=run_id, client=graphql, clock=lambda: now, batch_size=8
     )
@@ -229,6 +251,155 @@ def test_interrupted_backfill_resumes_after_the_last_committed_batch_without_dup
     assert shopify_ids == sorted(int(o["id"].rsplit("/", 1)[1]) for o in ROOT_ORDERS)
     line_ids = session.scalars(select(OrderLine.shopify_id)).all()
     assert sorted(line_ids) == sorted(int(i["id"].rsplit("/", 1)[1]) for i in ORDER_ITEMS)
+
+
+def test_backfill_rebuilds_the_rollups_once_to_what_the_per_order_path_gives(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run_id = _run_id(session, shop, BackfillKind.ORDERS)
+    rebuilds: list[int] = []
+    real_rebuild = backfill.rebuild_rollups
+
+    def counted_rebuild(*args: Any, **kwargs: Any) -> int:
+        rebuilds.append(kwargs["shop_id"])
+        return real_rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(backfill, "rebuild_rollups", counted_rebuild)
+    progress = backfill.run_backfill(
+        database.session_factory, run_id=run_id, client=graphql, clock=lambda: now, batch_size=8
+    )
+
+    assert progress.status == BackfillStatus.COMPLETED
+    assert rebuilds == [shop.id]
+    assert current_version(session, shop_id=shop.id) > 0  # cached KPI snapshots are stale
+    imported = snapshot(session, shop.id)
+    assert imported["rollup_orders"]
+    assert imported["rollup_customer_days"]
+    real_rebuild(session, shop_id=shop.id, now=now)
+    assert snapshot(session, shop.id) == imported
+    assert _rollups_rederived_order_by_order(session, shop.id) == imported
+
+
+def test_webhooks_applied_between_chunks_are_counted_once_the_backfill_rebuilds(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Order 5030 is in the last chunk; its webhook (cancelled, newer) arrives before that chunk.
+    exported = next(o for o in ROOT_ORDERS if o["id"].endswith("/5030"))
+    cancelled = graphql_shapes.order_to_rest(
+        exported, [i for i in ORDER_ITEMS if i["__parentId"] == exported["id"]]
+    )
+    cancelled.update(updated_at="2026-03-09T12:00:00Z", cancelled_at="2026-03-09T11:59:00Z")
+    newer = {**cancelled, "id": 7001, "name": "#7001", "cancelled_at": None, "line_items": []}
+    newer.pop("checkout_token", None)
+    real_chunks = backfill._chunks
+
+    def chunks_with_webhooks_between(*args: Any, **kwargs: Any) -> Any:
+        for number, chunk in enumerate(real_chunks(*args, **kwargs)):
+            if number == 1:
+                with database.session_scope() as webhooks:
+                    stored = webhooks.get(Shop, shop.id)
+                    assert stored is not None
+                    for payload in (cancelled, newer):
+                        orders.upsert_order(
+                            webhooks, shop=stored, payload=payload, event_at=None, now=now
+                        )
+            yield chunk
+
+    monkeypatch.setattr(backfill, "_chunks", chunks_with_webhooks_between)
+    backfill.run_backfill(
+        database.session_factory,
+        run_id=_run_id(session, shop, BackfillKind.ORDERS),
+        client=graphql,
+        clock=lambda: now,
+        batch_size=20,
+    )
+
+    assert _count(session, Order) == 37
+    cancelled_id = session.scalar(select(Order.id).where(Order.shopify_id == 5030))
+    newer_id = session.scalar(select(Order.id).where(Order.shopify_id == 7001))
+    counted = {row[0] for row in snapshot(session, shop.id)["rollup_orders"]}
+    assert newer_id in counted
+    assert cancelled_id not in counted
+    assert _rollups_rederived_order_by_order(session, shop.id) == snapshot(session, shop.id)
+
+
+def test_backfill_that_crashed_before_its_rebuild_only_rebuilds_when_resumed(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run_id = _run_id(session, shop, BackfillKind.ORDERS)
+    real_rebuild = backfill.rebuild_rollups
+    monkeypatch.setattr(backfill, "rebuild_rollups", _crash_on_call(real_rebuild, call=1))
+    with pytest.raises(RuntimeError, match="worker killed"):
+        backfill.run_backfill(
+            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now
+        )
+    crashed = session.get(BackfillRun, run_id)
+    assert crashed is not None
+    assert (crashed.status, crashed.lines_processed) == (BackfillStatus.FAILED, len(ORDER_LINES))
+    assert snapshot(session, shop.id)["rollup_orders"] == []
+    session.rollback()
+    upserts = _crash_on_call(order_batches.upsert_orders, call=1)
+    monkeypatch.setattr(order_batches, "upsert_orders", upserts)
+
+    progress = backfill.run_backfill(
+        database.session_factory, run_id=run_id, client=graphql, clock=lambda: now
+    )
+
+    assert progress.status == BackfillStatus.COMPLETED
+    assert progress.imported_count == 36
+    resumed = snapshot(session, shop.id)
+    assert resumed["rollup_orders"]
+    assert _rollups_rederived_order_by_order(session, shop.id) == resumed
+
+
+def test_orders_the_store_refuses_are_skipped_with_their_reason(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_upsert = order_batches.upsert_orders
+
+    def refusing_the_first(*args: Any, **kwargs: Any) -> order_batches.OrderBatchResult:
+        versions = kwargs.pop("versions")
+        result = real_upsert(*args, versions=versions[1:], **kwargs)
+        result.failures[versions[0].key] = InvalidPayload("order payload has no price")
+        return result
+
+    monkeypatch.setattr(order_batches, "upsert_orders", refusing_the_first)
+    progress = backfill.run_backfill(
+        database.session_factory,
+        run_id=_run_id(session, shop, BackfillKind.ORDERS),
+        client=graphql,
+        clock=lambda: now,
+        batch_size=20,
+    )
+
+    assert (progress.imported_count, progress.skipped_count) == (34, 2)
+    assert _count(session, Order) == 34
+    assert caplog.text.count("Skipped a orders object: order payload has no price") == 2
 
 
 def test_backfill_never_overwrites_a_newer_order_delivered_by_webhook(

@@ -1,4 +1,4 @@
-"""A small demo run end to end: generated history over HTTP, processing, jobs on a fast clock."""
+"""A small demo run end to end: imported history, live webhooks over HTTP, jobs on a fast clock."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func
 from sqlalchemy import select
 
+from jobs.predictions import refresh_shop_predictions
 from shopify_app.context import get_settings
 from shopify_app.db import get_database
 from shopify_app.demo import DEMO_SHOP_DOMAIN
@@ -20,7 +21,6 @@ from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.player import DemoStore
 from shopify_app.demo.player import deliver
 from shopify_app.local_run import install_demo_shop
-from shopify_app.local_run import refresh_read_models
 from shopify_app.local_run import run_flow_jobs
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import WebhookDelivery
@@ -60,10 +60,8 @@ def test_small_demo_fills_the_dashboard_and_sends_an_email_of_every_flow(
     target = WebhookTarget(base_url=live_url, api_secret=get_settings(app).shopify_api_secret)
     store = DemoStore(target=target, now=START, seed=11, customers=100)
 
-    history = store.play_history()
-    drain(database, now=START)
-    drain(database, now=START + timedelta(hours=2))  # deliveries that came before their order
-    refresh_read_models(app, shop_id, now=START)
+    history = store.import_history(database.session_factory, shop_id=shop_id)
+    refresh_shop_predictions(app, shop_id, now=START)
 
     future = store.future()
     upcoming = next(future)

@@ -17,6 +17,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopify_app.analytics.rollups.rebuild import rebuild_rollups
 from shopify_app.db import Database
 from shopify_app.gateway.errors import ShopifyGraphQLError
 from shopify_app.gateway.errors import ShopifyUnavailable
@@ -28,6 +29,7 @@ from shopify_app.models import SyncWatermark
 from shopify_app.store import orders
 from shopify_app.store.sync import graphql_shapes
 from shopify_app.store.sync import reconciliation
+from tests.support.rollups import snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ALPHA = "alpha.myshopify.com"
@@ -159,6 +161,12 @@ def test_reconciliation_pages_through_orders_and_moves_the_watermark_to_the_run_
     stored = session.scalars(select(Order.shopify_id).order_by(Order.shopify_id)).all()
     assert stored == [5000, 5001, 5002]
     assert session.scalar(select(Checkout.token)) is not None
+    # The shop is live: its aggregates are kept up to date page by page, as webhooks keep them.
+    kept = snapshot(session, shop.id)
+    assert kept["rollup_orders"]
+    rebuild_rollups(session, shop_id=shop.id, now=now)
+    assert snapshot(session, shop.id) == kept
+    session.rollback()
     for resource in ("orders", "checkouts"):
         watermark = _watermark(session, shop, resource)
         assert watermark is not None

@@ -17,7 +17,6 @@ from jobs.rollups import rebuild_shop_rollups
 from shopify_app.analytics.rollups.incremental import note_order_changed
 from shopify_app.analytics.rollups.incremental import note_refund_recorded
 from shopify_app.analytics.rollups.rebuild import rebuild_rollups
-from shopify_app.analytics.rollups.tables import ROLLUP_MODELS
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import RollupCustomer
@@ -29,17 +28,7 @@ from tests.support.kpi_example import add_order
 from tests.support.kpi_example import add_refund
 from tests.support.kpi_example import build_example
 from tests.support.kpi_example import local
-
-
-def snapshot(session: Session, shop_id: int) -> dict[str, list[tuple[Any, ...]]]:
-    """Return every rollup row of the shop, sorted, as plain tuples."""
-    session.expire_all()
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    for model in ROLLUP_MODELS:
-        table = model.__table__
-        rows = session.execute(select(table).where(table.c.shop_id == shop_id)).all()
-        tables[table.name] = sorted(tuple(row) for row in rows)
-    return tables
+from tests.support.rollups import snapshot
 
 
 def play_event_stream(session: Session, shop_id: int, *, seed: int, events: int) -> None:

@@ -3,8 +3,9 @@
 Shopify retries a webhook 8 times over about 4 hours; after a longer outage the events are gone.
 Per shop and resource a watermark says up to when everything has been fed through the upserts.
 Each run asks for objects updated since the watermark (minus an overlap, because Shopify's search
-index lags behind writes), feeds every page through the same upserts as webhooks, and moves the
-watermark to the run's start only once every page succeeded.
+index lags behind writes), feeds every page through the same upserts as webhooks (a page of
+orders is one `upsert_orders` call, as a batch of order deliveries is), and moves the watermark to
+the run's start only once every page succeeded.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from shopify_app.gateway.graphql import GraphQLClient
 from shopify_app.models import Shop
 from shopify_app.models import SyncWatermark
 from shopify_app.store import checkouts
-from shopify_app.store import orders
+from shopify_app.store.order_batches import OrderVersion
+from shopify_app.store.order_batches import upsert_orders
 from shopify_app.store.sync import graphql_shapes
 from shopify_app.store.sync.graphql_shapes import UnconvertibleObject
 
@@ -282,15 +284,32 @@ def _reconcile_resource(
             shop = session.get(Shop, shop_id)
             if shop is None:
                 raise NotFound(f"shop {shop_id} does not exist")
-            for payload in payloads:
-                if resource == "orders":
-                    orders.upsert_order(session, shop=shop, payload=payload, event_at=None, now=now)
-                else:
-                    checkouts.upsert_checkout(
-                        session, shop=shop, payload=payload, event_at=None, now=now
-                    )
-                imported += 1
+            refused = _store_page(session, shop=shop, resource=resource, payloads=payloads, now=now)
+        imported += len(payloads) - refused
+        skipped += refused
     return imported, skipped
+
+
+def _store_page(
+    session: Session, *, shop: Shop, resource: str, payloads: list[dict[str, Any]], now: datetime
+) -> int:
+    """Store one page through the upserts webhooks use; return how many the store refused.
+
+    A page of orders is one `upsert_orders` call with the rollups brought up to date, since the
+    shop is live; a refused version is skipped with its reason, as one that cannot be converted.
+    """
+    if resource != "orders":
+        for payload in payloads:
+            checkouts.upsert_checkout(session, shop=shop, payload=payload, event_at=None, now=now)
+        return 0
+    versions = [
+        OrderVersion(key=position, payload=payload, event_at=None)
+        for position, payload in enumerate(payloads)
+    ]
+    result = upsert_orders(session, shop=shop, versions=versions, now=now)
+    for reason in result.failures.values():
+        logger.warning("Skipped a %s object: %s", resource, reason, extra={"shop": shop.domain})
+    return len(result.failures)
 
 
 def _pages(
