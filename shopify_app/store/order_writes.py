@@ -12,6 +12,8 @@ holds are expired afterwards: the caller (the rollups first) reads what was writ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Hashable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -89,8 +91,8 @@ def write_versions(
     """Store *versions* (none with nested refunds or fulfillments); return each key's order id."""
     session.flush()
     shopify_ids = list(dict.fromkeys(version.parsed.shopify_id for version in versions))
-    stored = _stored_orders(session, shop_id=shop.id, shopify_ids=shopify_ids)
-    plan = _plan(versions, stored=stored, shop_currency=shop.currency)
+    before = _stored_orders(session, shop_id=shop.id, shopify_ids=shopify_ids)
+    plan = _plan(versions, stored=before, shop_currency=shop.currency)
     linked = _store_customers(session, shop=shop, snapshots=plan.snapshots)
     rows = [
         {
@@ -105,26 +107,24 @@ def write_versions(
         }
         for shopify_id, parsed in plan.winners.items()
     ]
-    written = _upsert_orders(session, rows) if rows else {}
-    local_ids = {shopify_id: row.id for shopify_id, row in stored.items()} | written
-    missing = [shopify_id for shopify_id in shopify_ids if shopify_id not in local_ids]
-    if missing:  # kept by the SQL version rule: a concurrent transaction stored a newer version
-        local_ids |= _order_ids(session, shop_id=shop.id, shopify_ids=missing)
-    gone = _write_lines(
-        session, shop_id=shop.id, orders={written[s]: plan.winners[s] for s in written}
-    )
+    _upsert(session, Order, rows, key=ORDER_KEY, keep=("total_refunded",), where=_not_older)
+    after = _stored_orders(session, shop_id=shop.id, shopify_ids=shopify_ids)
+    # A version the SQL rule kept out (a concurrent transaction stored a newer one) is not ours.
+    written = {
+        after[sid].id: parsed
+        for sid, parsed in plan.winners.items()
+        if (after[sid].updated_at, after[sid].event_at) == (parsed.updated_at, parsed.event_at)
+    }
+    replaced = {row.id for row in before.values()} & written.keys()
+    gone = _write_lines(session, shop_id=shop.id, orders=written, replaced=replaced)
     tokens: dict[str, int] = {}
     for shopify_id in shopify_ids:
-        token = (
-            plan.winners[shopify_id].columns["checkout_token"]
-            if shopify_id in written
-            else getattr(stored.get(shopify_id), "checkout_token", None)
-        )
+        token = after[shopify_id].checkout_token
         if token:
-            tokens.setdefault(token, local_ids[shopify_id])
+            tokens.setdefault(token, after[shopify_id].id)
     _link_checkouts(session, shop_id=shop.id, order_by_token=tokens)
     _expire_written(session, gone_lines=gone)
-    return {version.key: local_ids[version.parsed.shopify_id] for version in versions}
+    return {version.key: after[version.parsed.shopify_id].id for version in versions}
 
 
 def _plan(
@@ -176,18 +176,6 @@ def _stored_orders(
     return stored
 
 
-def _order_ids(session: Session, *, shop_id: int, shopify_ids: Sequence[int]) -> dict[int, int]:
-    ids: dict[int, int] = {}
-    for chunk in _chunks(shopify_ids):
-        rows = session.execute(
-            select(Order.shopify_id, Order.id).where(
-                Order.shop_id == shop_id, Order.shopify_id.in_(chunk)
-            )
-        )
-        ids.update((shopify_id, order_id) for shopify_id, order_id in rows)
-    return ids
-
-
 def _store_customers(
     session: Session, *, shop: Shop, snapshots: Sequence[CustomerSnapshot]
 ) -> dict[int, Customer]:
@@ -215,17 +203,14 @@ def _store_customers(
         for sid, customer in found.items()
         if before.get(sid) != _snapshot_values(customer)
     ]
-    if rows:
-        insert = conflict_insert(session, _table(Customer))
-        columns = _columns(Customer)
-        written = session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["shop_id", "shopify_id"],
-                set_={name: insert.excluded[name] for name in SNAPSHOT_COLUMNS},
-            ).returning(columns.shopify_id, columns.id),
-            rows,
-        )
-        for shopify_id, customer_id in written:
+    _upsert(session, Customer, rows, key=("shop_id", "shopify_id"))
+    new = [sid for sid, customer in found.items() if customer.id is None]
+    for chunk in _chunks(new):
+        for shopify_id, customer_id in session.execute(
+            select(Customer.shopify_id, Customer.id).where(
+                Customer.shop_id == shop.id, Customer.shopify_id.in_(chunk)
+            )
+        ):
             found[shopify_id].id = customer_id
     return found
 
@@ -234,20 +219,30 @@ def _snapshot_values(customer: Customer) -> dict[str, Any]:
     return {name: getattr(customer, name) for name in SNAPSHOT_COLUMNS}
 
 
-def _upsert_orders(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
-    """Insert or update the orders; return the local id of each one written, by Shopify id."""
-    columns = _columns(Order)
-    insert = conflict_insert(session, _table(Order))
+def _upsert(
+    session: Session,
+    model: Any,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    keep: Sequence[str] = (),
+    where: Callable[[ColumnCollection[str, Any], ColumnCollection[str, Any]], Any] | None = None,
+) -> None:
+    """Insert *rows*, or update the stored row of the same *key* but for the columns in *keep*.
+
+    One INSERT ... ON CONFLICT executed for many rows, which the drivers send as one batch:
+    faster than one multi-row statement with RETURNING, whose SQL psycopg parses in Python.
+    *where* (given the incoming and the stored columns) decides which stored rows are updated.
+    """
+    if not rows:
+        return
+    insert = conflict_insert(session, _table(model))
     statement = insert.on_conflict_do_update(
-        index_elements=list(ORDER_KEY),
-        set_={
-            name: insert.excluded[name]
-            for name in rows[0]
-            if name not in (*ORDER_KEY, "total_refunded")
-        },
-        where=_not_older(insert.excluded, columns),
-    ).returning(columns.shopify_id, columns.id)
-    return {shopify_id: order_id for shopify_id, order_id in session.execute(statement, rows)}
+        index_elements=list(key),
+        set_={name: insert.excluded[name] for name in rows[0] if name not in (*key, *keep)},
+        where=where(insert.excluded, _columns(model)) if where is not None else None,
+    )
+    session.execute(statement, list(rows))
 
 
 def _not_older(
@@ -271,25 +266,29 @@ def _not_older(
     )
 
 
-def _write_lines(session: Session, *, shop_id: int, orders: Mapping[int, ParsedOrder]) -> list[int]:
-    """Make each written order's lines those of its version; return the ids of removed lines."""
-    if not orders:
-        return []
+def _write_lines(
+    session: Session,
+    *,
+    shop_id: int,
+    orders: Mapping[int, ParsedOrder],
+    replaced: Collection[int],
+) -> list[int]:
+    """Make each written order's lines those of its version; return the ids of removed lines.
+
+    Only the *replaced* orders (stored before the call) can have lines or refunds already.
+    """
     columns = _columns(OrderLine)
     gone: list[int] = []
     refunded: dict[tuple[int, int], int] = {}
-    for chunk in _chunks(list(orders)):
+    for chunk in _chunks(sorted(replaced)):
         kept = [
             (order_id, line.shopify_id) for order_id in chunk for line in orders[order_id].lines
         ]
         condition = [columns.order_id.in_(chunk)]
         if kept:
             condition.append(tuple_(columns.order_id, columns.shopify_id).not_in(kept))
-        gone.extend(
-            session.execute(
-                delete(_table(OrderLine)).where(*condition).returning(columns.id)
-            ).scalars()
-        )
+        statement = delete(_table(OrderLine)).where(*condition).returning(columns.id)
+        gone.extend(session.execute(statement).scalars())
         refunded.update(_refunded_quantities(session, order_ids=chunk))
     rows = [
         {
@@ -302,19 +301,7 @@ def _write_lines(session: Session, *, shop_id: int, orders: Mapping[int, ParsedO
         for order_id, parsed in orders.items()
         for line in parsed.lines
     ]
-    if rows:
-        insert = conflict_insert(session, _table(OrderLine))
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=list(LINE_KEY),
-                set_={
-                    name: insert.excluded[name]
-                    for name in rows[0]
-                    if name not in (*LINE_KEY, "shop_id")
-                },
-            ),
-            rows,
-        )
+    _upsert(session, OrderLine, rows, key=LINE_KEY, keep=("shop_id",))
     return gone
 
 
