@@ -37,6 +37,7 @@ from shopify_app.models import Customer
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Shop
+from shopify_app.store import order_writes
 from shopify_app.store.order_batches import OrderVersion
 from shopify_app.store.order_batches import upsert_orders
 from shopify_app.store.orders import upsert_order
@@ -257,6 +258,68 @@ def test_a_call_keeps_the_newest_version_links_checkouts_and_honours_redaction(
     redacted = session.scalar(select(Customer).where(Customer.shopify_id == REDACTED))
     assert redacted is not None
     assert (redacted.email, redacted.first_name) == (None, None)
+
+
+def test_the_session_reads_what_a_call_wrote_behind_its_back(
+    session: Session, make_shop: Callable[..., Shop], now: datetime
+) -> None:
+    shop = session.get(Shop, make_shop().id)
+    assert shop is not None
+    prepare(session, shop)
+    example = Example([Drawn(0, 0, 0)], customer_of=(0,), nested=(False,), one_by_one=[], cuts=[])
+    apply_in_calls(session, shop, example, now)
+    order = session.scalar(select(Order))
+    assert order is not None
+    assert (order.financial_status, len(order.lines)) == ("pending", 5)
+    customer = session.get(Customer, order.customer_id)
+    assert customer is not None
+    assert customer.first_name == "Buyer 0:0"
+
+    newer = Drawn(0, 1, 0)  # paid, one line fewer
+    upsert_orders(
+        session,
+        shop=shop,
+        versions=[OrderVersion(1, payload_of(example, newer), event_at_of(newer))],
+        now=now,
+    )
+
+    assert (order.financial_status, len(order.lines)) == ("authorized", 4)
+    assert customer.first_name == "Buyer 1:0"
+
+
+def test_a_newer_version_stored_meanwhile_is_kept_by_the_sql_version_rule(
+    session: Session,
+    make_shop: Callable[..., Shop],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shop = session.get(Shop, make_shop().id)
+    assert shop is not None
+    prepare(session, shop)
+    example = Example(
+        [Drawn(0, 3, 0)], customer_of=(None,), nested=(False,), one_by_one=[], cuts=[]
+    )
+    apply_in_calls(session, shop, example, now)
+    stored_orders = order_writes._stored_orders
+    reads = itertools.count()
+
+    def first_read_misses(session: Session, **kwargs: Any) -> Any:
+        # As if a concurrent transaction stored the newer version right after this read.
+        return {} if next(reads) == 0 else stored_orders(session, **kwargs)
+
+    monkeypatch.setattr(order_writes, "_stored_orders", first_read_misses)
+    older = Drawn(0, 0, 0)
+    result = upsert_orders(
+        session,
+        shop=shop,
+        versions=[OrderVersion(1, payload_of(example, older), event_at_of(older))],
+        now=now,
+    )
+
+    order = session.scalar(select(Order))
+    assert order is not None
+    assert result.order_ids == {1: order.id}
+    assert (order.financial_status, len(order.lines)) == ("refunded", 4)
 
 
 @pytest.fixture
