@@ -127,6 +127,7 @@ def nested_snapshot(
 
 
 def store_snapshot(session: Session, *, shop: Shop, snapshot: CustomerSnapshot) -> Customer:
+    """Apply *snapshot* to its customer, recorded first if unknown (the single path)."""
     customer = find_or_create_customer(session, shop=shop, shopify_id=snapshot.shopify_id)
     apply_snapshot(customer, snapshot)
     session.flush()
