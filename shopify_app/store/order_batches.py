@@ -1,9 +1,14 @@
 """Store many order versions at once: the batch path of webhooks, backfill and reconciliation.
 
 Shopify delivers at least once and out of order, and a batch of deliveries often holds several
-versions of one order. They are collapsed first by the rule `upsert_order` applies one at a time
-(the newest `updated_at` wins, the delivery's triggered-at breaks ties), so each order is written
-once, and the read models are brought up to date once for all the orders of the batch.
+versions of one order. The call replays the rule `upsert_order` applies one version at a time (the
+newest `updated_at` wins, the delivery's triggered-at breaks ties) in memory, against the stored
+versions read in one query, then writes each order once with a few multi-row statements
+(`order_writes`), and brings the read models up to date once for all the orders of the call.
+
+An order whose versions in the call carry refunds or fulfillments takes the per-version path
+(`orders.store_order_version`) instead: those nested facts have versions and totals of their own,
+they are a minority of versions, and storing them one by one keeps one implementation of them.
 
 A version that can never be stored (no id, no price) is reported in `failures` under its key and
 the others are stored; any other error (the database's) propagates, and the caller decides how to
@@ -24,6 +29,10 @@ from sqlalchemy.orm import Session
 
 from shopify_app.analytics.rollups.incremental import note_orders_changed
 from shopify_app.models import Shop
+from shopify_app.store.order_versions import ParsedOrder
+from shopify_app.store.order_versions import read_order
+from shopify_app.store.order_writes import KeyedVersion
+from shopify_app.store.order_writes import write_versions
 from shopify_app.store.orders import store_order_version
 from shopify_app.store.payloads import InvalidPayload
 
@@ -55,21 +64,51 @@ def upsert_orders(
 ) -> OrderBatchResult:
     """Store *versions* of *shop*'s orders; bring the rollups up to date unless told not to.
 
-    The result is the one applying each version with `upsert_order`, in any order, would give.
+    The result is the one applying each version with `upsert_order` in the given order gives,
+    which is the one of any order when the versions are told apart by the version rule.
     `update_rollups=False` is for a caller that rebuilds the read models itself afterwards
     (a backfill, which rebuilds them once at its end).
     """
     result = OrderBatchResult()
+    readable: list[tuple[OrderVersion, ParsedOrder]] = []
+    for version in versions:
+        try:
+            parsed = read_order(version.payload, event_at=version.event_at, now=now)
+        except InvalidPayload as exc:
+            result.failures[version.key] = exc
+            continue
+        readable.append((version, parsed))
+    nested = {parsed.shopify_id for _, parsed in readable if parsed.has_nested_facts}
+    one_by_one = [version for version, parsed in readable if parsed.shopify_id in nested]
+    _store_one_by_one(session, shop=shop, versions=one_by_one, now=now, result=result)
+    as_set = [
+        KeyedVersion(version.key, parsed)
+        for version, parsed in readable
+        if parsed.shopify_id not in nested
+    ]
+    if as_set:
+        result.order_ids.update(write_versions(session, shop=shop, versions=as_set))
+    if update_rollups:
+        note_orders_changed(session, shop_id=shop.id, order_ids=set(result.order_ids.values()))
+    return result
+
+
+def _store_one_by_one(
+    session: Session,
+    *,
+    shop: Shop,
+    versions: Sequence[OrderVersion],
+    now: datetime,
+    result: OrderBatchResult,
+) -> None:
+    """Store versions with nested refunds or fulfillments through the single path."""
     for version in versions:
         try:
             with session.begin_nested():
                 order = store_order_version(
                     session, shop=shop, payload=version.payload, event_at=version.event_at, now=now
                 )
-        except InvalidPayload as exc:
+        except InvalidPayload as exc:  # a malformed refund or fulfillment
             result.failures[version.key] = exc
             continue
         result.order_ids[version.key] = order.id
-    if update_rollups:
-        note_orders_changed(session, shop_id=shop.id, order_ids=set(result.order_ids.values()))
-    return result

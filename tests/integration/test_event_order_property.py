@@ -20,19 +20,13 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shopify_app.models import Checkout
-from shopify_app.models import Customer
-from shopify_app.models import Fulfillment
-from shopify_app.models import Order
-from shopify_app.models import Refund
 from shopify_app.models import Shop
 from shopify_app.store.parent_orders import OrderNotYetKnown
 from tests.support.handlers import deliver
 from tests.support.payloads import load_payload
+from tests.support.stored_state import final_state
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKEN = "123123123"
@@ -105,15 +99,6 @@ def _build_events() -> list[tuple[str, dict[str, Any]]]:
 
 EVENTS = _build_events()
 TRIGGERED_AT = [T0 + timedelta(minutes=i) for i in range(len(EVENTS))]
-IGNORED_COLUMNS = {
-    "id",
-    "shop_id",
-    "created_at",
-    "order_id",
-    "refund_id",
-    "customer_id",
-    "recovered_order_id",
-}
 
 
 @st.composite
@@ -151,65 +136,6 @@ def run_stream(session: Session, shop: Shop, stream: list[int], now: datetime) -
             )
         except OrderNotYetKnown:
             queue.append(index)
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {
-        attr.key: getattr(obj, attr.key)
-        for attr in inspect(obj).mapper.column_attrs
-        if attr.key not in IGNORED_COLUMNS
-    }
-
-
-def final_state(session: Session, shop: Shop) -> dict[str, Any]:
-    """Return the shop's local model without surrogate keys, links resolved to Shopify ids."""
-    session.expire_all()
-    orders = session.scalars(select(Order).where(Order.shop_id == shop.id)).all()
-    order_ids = {order.id: order.shopify_id for order in orders}
-    customers = session.scalars(select(Customer).where(Customer.shop_id == shop.id)).all()
-    customer_ids = {customer.id: customer.shopify_id for customer in customers}
-    checkouts = session.scalars(select(Checkout).where(Checkout.shop_id == shop.id)).all()
-    state = {
-        "orders": sorted(
-            (
-                {
-                    **_row(order),
-                    "customer": customer_ids.get(order.customer_id or 0),
-                    "lines": sorted((_row(line) for line in order.lines), key=str),
-                }
-                for order in orders
-            ),
-            key=str,
-        ),
-        "customers": sorted((_row(c) for c in customers), key=str),
-        "checkouts": sorted(
-            (
-                {
-                    **_row(checkout),
-                    "customer": customer_ids.get(checkout.customer_id or 0),
-                    "recovered_order": order_ids.get(checkout.recovered_order_id or 0),
-                }
-                for checkout in checkouts
-            ),
-            key=str,
-        ),
-        "refunds": sorted(
-            (
-                {**_row(r), "lines": sorted((_row(line) for line in r.lines), key=str)}
-                for r in session.scalars(select(Refund).where(Refund.shop_id == shop.id))
-            ),
-            key=str,
-        ),
-        "fulfillments": sorted(
-            (
-                _row(f)
-                for f in session.scalars(select(Fulfillment).where(Fulfillment.shop_id == shop.id))
-            ),
-            key=str,
-        ),
-    }
-    session.commit()
-    return state
 
 
 def test_any_permutation_with_duplicates_yields_the_in_order_state(
