@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 RESPONSE_TIMEOUT = 30.0
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass(frozen=True)
@@ -112,24 +113,38 @@ async def _run(plan: LoadPlan) -> LoadResult:
 
     counter = iter(range(total))
 
-    async def connection(stream: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
-        reader, writer = stream
+    async def connection(stream: Stream) -> None:
         while (when := await due.get()) is not None:
-            writer.write(render_request(plan, next(counter)))
-            try:
-                status = await asyncio.wait_for(_response_status(reader), RESPONSE_TIMEOUT)
-            except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-                status = 0
-                writer.close()
-                reader, writer = await asyncio.open_connection(plan.host, plan.port)
+            status, stream = await _exchange(plan, stream, render_request(plan, next(counter)))
             if status == 200:
                 latencies.append((loop.time() - when) * 1000)
             else:
                 failures[0] += 1
-        writer.close()
+        stream[1].close()
 
     await asyncio.gather(schedule(), *(connection(stream) for stream in streams))
     return LoadResult(plan.rate, started_at, time.time(), tuple(latencies), failures[0])
+
+
+async def _exchange(plan: LoadPlan, stream: Stream, request: bytes) -> tuple[int, Stream]:
+    """Send *request* and return its status (0 on failure) and the connection to go on with.
+
+    Gunicorn closes a keep-alive connection idle for its `keepalive` seconds, which at a low
+    rate spread over many connections is most of them: a send that finds its connection closed
+    is sent once more on a new one, as HTTP clients do, its latency still counted from its due
+    time. (If the server had stored it, the resend is acknowledged as a repeat.)
+    """
+    for attempt in range(2):
+        reader, writer = stream
+        try:
+            writer.write(request)
+            return await asyncio.wait_for(_response_status(reader), RESPONSE_TIMEOUT), stream
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+            writer.close()
+            stream = await asyncio.open_connection(plan.host, plan.port)
+            if attempt:
+                break
+    return 0, stream
 
 
 async def _response_status(reader: asyncio.StreamReader) -> int:
