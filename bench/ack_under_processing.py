@@ -311,7 +311,8 @@ def verdict(outcome: Outcome) -> str:
         else "The backlog ran out before the end: the worker was idle for part of the load."
     )
     return (
-        f"Ours acknowledged {ratio:.2f} of the bare endpoint's rate (target: at least 0.5). "
+        f"Ours acknowledged {ratio:.{2 if ratio >= 0.1 else 3}f} of the bare endpoint's rate "
+        "(target: at least 0.5). "
         f"Offered {steady.rate or 0:.0f}/s, half our maximum, it acknowledged "
         f"{steady.acknowledged_per_second:.0f}/s with a p99 of {steady.p99_ms:.0f} ms (target: "
         f"under 100 ms) and a slowest of {steady.max_ms:.0f} ms. {busy}"
