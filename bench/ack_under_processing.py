@@ -13,6 +13,9 @@ and every acknowledgement's INSERT needs that lock too. This measures, in one ru
    half that maximum (`bench.open_loop`: latency from the scheduled send, no coordinated
    omission). Done deliveries are counted around each load: the worker's rate while it ran.
 
+Both servers time every SQLite write transaction's wait for the write lock and its hold, per
+thread kind (`bench.lock_trace`): where an acknowledgement's time goes when the target is missed.
+
 Every request carries a webhook id of its own (a real insert); bodies are the signed orders of
 `bench.webhook_ack.build_payloads`, signed once each and cycled (`bench/signed_webhooks.lua`).
 
@@ -55,11 +58,11 @@ from bench.webhook_ack import CEILING
 from bench.webhook_ack import OURS
 from bench.webhook_ack import SECRET
 from bench.webhook_ack import Delivery
-from bench.webhook_ack import _count_stored
-from bench.webhook_ack import _headers
 from bench.webhook_ack import build_payloads
 from bench.webhook_ack import ceiling_table
+from bench.webhook_ack import count_stored
 from bench.webhook_ack import serving_gunicorn
+from bench.webhook_ack import signed_headers
 from bench.webhook_ack import sqlite_database
 from shopify_app.db import make_engine
 from shopify_app.models import DeliveryStatus
@@ -117,7 +120,7 @@ def signed_set(count: int) -> SignedSet:
     bodies = []
     common: dict[str, str] = {}
     for body in build_payloads(count):
-        headers = _headers(Delivery("", body), shop=SHOP)
+        headers = signed_headers(Delivery("", body), shop=SHOP)
         bodies.append(open_loop.SignedBody(body, headers["X-Shopify-Hmac-Sha256"]))
         common = {k: v for k, v in headers.items() if k not in _PER_REQUEST}
     return common, tuple(bodies)
@@ -141,7 +144,7 @@ class Meter:
     def max_rate(self, kind: str, url: str, *, warmup: float) -> Phase:
         """Warm *url* up, then measure its maximum rate with wrk, counting processed rows."""
         wrk.run_wrk(url, self.signed_file, prefix=f"warm-{kind}-", seconds=warmup, connections=2)
-        prefix = f"{kind}-max-"  # `_count_stored` counts "<kind>-<run>-*"
+        prefix = f"{kind}-max-"  # `count_stored` counts "<kind>-<run>-*"
         done_before, started = count_status(self.engine, DeliveryStatus.DONE), time.monotonic()
         run = wrk.run_wrk(
             url, self.signed_file, prefix=prefix, seconds=self.seconds, connections=self.connections
@@ -156,7 +159,7 @@ class Meter:
             p50_ms=run.p50_ms,
             p99_ms=run.p99_ms,
             max_ms=run.max_ms,
-            stored=_count_stored(self.engine, run="max")[kind],
+            stored=count_stored(self.engine, run="max")[kind],
             processed_per_second=processed,
         )
 
@@ -192,7 +195,7 @@ class Meter:
             p50_ms=result.percentile(0.50),
             p99_ms=result.percentile(0.99),
             max_ms=max(result.latencies_ms, default=float("nan")),
-            stored=_count_stored(self.engine, run="open")[OURS],
+            stored=count_stored(self.engine, run="open")[OURS],
             processed_per_second=processed,
             rate=rate,
         )
@@ -205,9 +208,6 @@ class Meter:
             if seconds
             else 0.0
         )
-
-
-# --- one run ----------------------------------------------------------------------------------
 
 
 def measure(options: argparse.Namespace) -> Outcome:

@@ -447,7 +447,7 @@ def fire(
                 started = time.perf_counter()
                 try:
                     response = http.post(
-                        url, data=delivery.body, headers=_headers(delivery), timeout=30
+                        url, data=delivery.body, headers=signed_headers(delivery), timeout=30
                     )
                     ok = response.status_code == 200
                 except requests.RequestException:
@@ -468,7 +468,8 @@ def fire(
     return time.perf_counter() - started, latencies, failures
 
 
-def _headers(delivery: Delivery, *, shop: str = SHOP_DOMAIN) -> dict[str, str]:
+def signed_headers(delivery: Delivery, *, shop: str = SHOP_DOMAIN) -> dict[str, str]:
+    """Return the headers Shopify sends with *delivery*, its body signed with the bench secret."""
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/create",
@@ -550,7 +551,7 @@ def _measure_level(
         seconds[kind] += elapsed
         latencies[kind] += measured
         failures[kind] += failed
-    stored = _count_stored(engine, run=run)
+    stored = count_stored(engine, run=run)
     return [
         Result(
             backend=backend,
@@ -565,7 +566,7 @@ def _measure_level(
     ]
 
 
-def _count_stored(engine: sa.Engine, *, run: str) -> dict[str, int]:
+def count_stored(engine: sa.Engine, *, run: str) -> dict[str, int]:
     """Count the measured deliveries of *run* each endpoint really stored."""
     deliveries = sa.table("webhook_deliveries", sa.column("webhook_id"))
     counts = {}
