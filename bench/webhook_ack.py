@@ -223,8 +223,9 @@ def create_ceiling_app(database_url: str, *, secret: str) -> Flask:
     return app
 
 
-def create_our_app(database_url: str, *, secret: str) -> Flask:
-    """Return the real app in its embedded default, minus the background worker (acks only)."""
+def create_our_app(database_url: str, *, secret: str, background_worker: bool = False) -> Flask:
+    """Return the real app in its embedded default; the background worker only when asked (this
+    benchmark measures acks alone, `bench.ack_under_processing` acks while the worker drains)."""
     return create_app(
         {
             "TESTING": False,
@@ -235,7 +236,7 @@ def create_our_app(database_url: str, *, secret: str) -> Flask:
             "SECRET_KEY": "bench-secret-key-" + "x" * 32,
             "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "DATABASE_URL": database_url,
-            "BACKGROUND_WORKER": False,
+            "BACKGROUND_WORKER": background_worker,
             "REDIS_URL": "",  # the embedded mode: no queue hand-off after the insert
         }
     )
@@ -273,8 +274,19 @@ def _serve(kind: str, database_url: str, secret: str, conn: Connection) -> None:
 
 def gunicorn_app() -> Flask:
     """Build the endpoint BENCH_KIND names, for gunicorn (`bench.webhook_ack:gunicorn_app()`)."""
-    factory = create_ceiling_app if os.environ["BENCH_KIND"] == CEILING else create_our_app
-    return factory(os.environ["BENCH_SERVE_URL"], secret=os.environ["BENCH_SECRET"])
+    url, secret = os.environ["BENCH_SERVE_URL"], os.environ["BENCH_SECRET"]
+    if os.environ.get("BENCH_TRACE_DIR"):
+        from bench import lock_trace
+
+        lock_trace.install(Path(os.environ["BENCH_TRACE_DIR"]), label=os.environ["BENCH_KIND"])
+    if os.environ["BENCH_KIND"] == CEILING:
+        app = create_ceiling_app(url, secret=secret)
+    else:
+        background_worker = os.environ.get("BENCH_BACKGROUND_WORKER") == "1"
+        app = create_our_app(url, secret=secret, background_worker=background_worker)
+    if os.environ.get("BENCH_READY_DIR"):
+        (Path(os.environ["BENCH_READY_DIR"]) / str(os.getpid())).touch()
+    return app
 
 
 def _free_port() -> int:
@@ -282,6 +294,20 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def _wait_for_workers(
+    ready_dir: Path, workers: int, process: subprocess.Popen[bytes], *, timeout: float = 120
+) -> None:
+    """Wait until *workers* gunicorn workers have built their app: the master listens before
+    its workers have booted, and requests sent meanwhile would time the boot, not the app."""
+    deadline = time.monotonic() + timeout
+    while len(list(ready_dir.iterdir())) < workers:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with code {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn's {workers} workers did not boot within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], *, timeout: float = 120) -> None:
@@ -298,14 +324,26 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], *, timeout: floa
 
 @contextmanager
 def serving_gunicorn(
-    kinds: Sequence[str], database_url: str, *, secret: str, workers: int, threads: int
+    kinds: Sequence[str],
+    database_url: str,
+    *,
+    secret: str,
+    workers: int,
+    threads: int,
+    background_worker: bool = False,
+    trace_dir: Path | None = None,
 ) -> Iterator[dict[str, str]]:
-    """Run each endpoint under gunicorn with the repo's gunicorn.conf.py and the same sizes."""
+    """Run each endpoint under gunicorn with the repo's gunicorn.conf.py and the same sizes
+    (ours with its background worker when *background_worker*; lock waits and holds recorded
+    in *trace_dir* by `bench.lock_trace` when given)."""
     processes = []
     urls = {}
+    ready = tempfile.TemporaryDirectory(prefix="bench-gunicorn-ready-")
     try:
         for kind in kinds:
             port = _free_port()
+            ready_dir = Path(ready.name) / kind
+            ready_dir.mkdir()
             env = dict(
                 os.environ,
                 BENCH_KIND=kind,
@@ -314,6 +352,9 @@ def serving_gunicorn(
                 WEB_CONCURRENCY=str(workers),
                 GUNICORN_THREADS=str(threads),
                 GUNICORN_BIND=f"127.0.0.1:{port}",
+                BENCH_BACKGROUND_WORKER="1" if background_worker else "0",
+                BENCH_TRACE_DIR=str(trace_dir or ""),
+                BENCH_READY_DIR=str(ready_dir),
             )
             process = subprocess.Popen(
                 [
@@ -331,6 +372,7 @@ def serving_gunicorn(
             )
             processes.append(process)
             _wait_for_port(port, process)
+            _wait_for_workers(ready_dir, workers, process)
             urls[kind] = f"http://127.0.0.1:{port}/webhooks"
         yield urls
     finally:
@@ -342,6 +384,7 @@ def serving_gunicorn(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        ready.cleanup()
 
 
 @contextmanager
@@ -404,7 +447,7 @@ def fire(
                 started = time.perf_counter()
                 try:
                     response = http.post(
-                        url, data=delivery.body, headers=_headers(delivery), timeout=30
+                        url, data=delivery.body, headers=signed_headers(delivery), timeout=30
                     )
                     ok = response.status_code == 200
                 except requests.RequestException:
@@ -425,12 +468,13 @@ def fire(
     return time.perf_counter() - started, latencies, failures
 
 
-def _headers(delivery: Delivery) -> dict[str, str]:
+def signed_headers(delivery: Delivery, *, shop: str = SHOP_DOMAIN) -> dict[str, str]:
+    """Return the headers Shopify sends with *delivery*, its body signed with the bench secret."""
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/create",
         "X-Shopify-Hmac-Sha256": sign_webhook(delivery.body, SECRET),
-        "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+        "X-Shopify-Shop-Domain": shop,
         "X-Shopify-API-Version": "2026-07",
         "X-Shopify-Webhook-Id": delivery.webhook_id,
         "X-Shopify-Event-Id": delivery.webhook_id,
@@ -507,7 +551,7 @@ def _measure_level(
         seconds[kind] += elapsed
         latencies[kind] += measured
         failures[kind] += failed
-    stored = _count_stored(engine, run=run)
+    stored = count_stored(engine, run=run)
     return [
         Result(
             backend=backend,
@@ -522,7 +566,7 @@ def _measure_level(
     ]
 
 
-def _count_stored(engine: sa.Engine, *, run: str) -> dict[str, int]:
+def count_stored(engine: sa.Engine, *, run: str) -> dict[str, int]:
     """Count the measured deliveries of *run* each endpoint really stored."""
     deliveries = sa.table("webhook_deliveries", sa.column("webhook_id"))
     counts = {}
