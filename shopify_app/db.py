@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
+from shopify_app import sqlite_locks
+
 
 class Database:
     """Own one engine and its session factory."""
@@ -36,6 +38,11 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file on SQLite; None on PostgreSQL and for an in-memory database."""
+        return sqlite_locks.database_path(self.url)
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:
@@ -59,12 +66,15 @@ def make_engine(
 ) -> Engine:
     """Create an engine with settings that make SQLite behave under concurrent writers."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_locks.database_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _configure_sqlite_connection)
-        event.listen(engine, "begin", _begin_sqlite_transaction)
+        if path is not None:
+            sqlite_locks.queue_writers(engine, path)
+        else:
+            event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(
         url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
@@ -84,8 +94,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: two writers queue on busy_timeout instead of
-    # one failing with "database is locked" when it upgrades a read lock mid-transaction.
+    # An in-memory database has one connection and no file to lock (see sqlite_locks).
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -27,7 +27,9 @@ from shopify_app.context import get_settings
 from shopify_app.db import Database
 from shopify_app.db import get_database
 from shopify_app.models import utcnow
+from shopify_app.sqlite_locks import DrainerLock
 from webhooks import inbox
+from webhooks.batch import SQLITE_BUDGET
 from webhooks.batch import budget_for
 from webhooks.batch import process_batch
 from webhooks.processing import Outcome
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 FIRST_CLAIM = 20
+REST_ON_SQLITE = SQLITE_BUDGET
+"""The embedded worker's pause between batches on SQLite, for acknowledgements to write."""
 """The most deliveries one claim takes; the time budget usually takes fewer (`next_claim_size`)."""
 _EXTENSION_KEY = "webhook_worker"
 _start_lock = threading.Lock()
@@ -71,10 +75,12 @@ def drain(
     budget: timedelta | None = None,
     lease: timedelta = inbox.CLAIM_LEASE,
     shop_domain: str | None = None,
+    rest: timedelta = timedelta(0),
 ) -> DrainReport:
     """Process due deliveries (only *shop_domain*'s when given) until none is left or, asked
     after each batch so that every drain makes progress, *should_stop*; *now* fixes the clock
-    (tests step through it)."""
+    (tests step through it). *rest* is a pause after each batch that leaves the database to
+    other writers (the embedded worker's, on SQLite: see `BackgroundWorker`)."""
     report = DrainReport()
     limit = (budget if budget is not None else budget_for(database)).total_seconds()
     claim_size = min(batch_size, FIRST_CLAIM)
@@ -96,6 +102,8 @@ def drain(
         if should_stop():
             report.stopped = True
             break
+        if rest:
+            time.sleep(rest.total_seconds())
     return report
 
 
@@ -111,7 +119,14 @@ def next_claim_size(taken: int, *, seconds: float, budget: float, most: int) -> 
 
 
 class BackgroundWorker:
-    """Drain the inbox continuously in a daemon thread of the web process."""
+    """Drain the inbox continuously in a daemon thread of the web process.
+
+    On SQLite the worker shares the database's one write lock with the acknowledgements of the
+    same file, so it gives way in two ways: only one web process's worker drains a database file
+    at a time (`sqlite_locks.DrainerLock`; the others take over if it exits), and it rests
+    after each batch as long as a batch may take (`REST_ON_SQLITE`), so acknowledgements queued
+    on the lock get it between batches.
+    """
 
     def __init__(
         self, database: Database, *, poll_interval: float = 2.0, batch_size: int = BATCH_SIZE
@@ -119,6 +134,9 @@ class BackgroundWorker:
         self.database = database
         self.poll_interval = poll_interval
         self.batch_size = batch_size
+        path = database.sqlite_path
+        self._drainer = DrainerLock(path) if path is not None else None
+        self._rest = REST_ON_SQLITE if database.is_sqlite else timedelta(0)
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -151,13 +169,26 @@ class BackgroundWorker:
                 logger.info("Stopped the background webhook worker")
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                drain(self.database, batch_size=self.batch_size, should_stop=self._stopping.is_set)
-            except Exception as exc:  # noqa: BLE001 - the loop outlives a database outage
-                logger.error("Webhook worker pass failed: %s", describe_error(exc))
-            self._wake.wait(self.poll_interval)
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                if self._drainer is None or self._drainer.acquire():
+                    self._drain_once()
+                self._wake.wait(self.poll_interval)
+        finally:
+            if self._drainer is not None:
+                self._drainer.release()
+
+    def _drain_once(self) -> None:
+        try:
+            drain(
+                self.database,
+                batch_size=self.batch_size,
+                should_stop=self._stopping.is_set,
+                rest=self._rest,
+            )
+        except Exception as exc:  # noqa: BLE001 - the loop outlives a database outage
+            logger.error("Webhook worker pass failed: %s", describe_error(exc))
 
 
 def start_background_worker(app: Flask) -> BackgroundWorker | None:
