@@ -43,18 +43,24 @@ def parse_datetime(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+MONEY_LIMIT = Decimal("1E12")
+"""The first amount a money column (Numeric(14, 2)) cannot hold: PostgreSQL refuses it with an
+error no retry cures, while SQLite would store it."""
+
+
 def parse_decimal(value: Any) -> Decimal | None:
     """Return *value* as a Decimal; floats go through str() so 89.99 stays 89.99."""
     if value is None or value == "":
         return None
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, bool):
         raise InvalidPayload(f"not an amount: {value!r}")
     try:
-        return Decimal(str(value))
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation as exc:
         raise InvalidPayload(f"not an amount: {value!r}") from exc
+    if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
+        raise InvalidPayload(f"amount out of range: {value!r}")
+    return amount
 
 
 def parse_id(value: Any) -> int | None:
@@ -110,7 +116,8 @@ def text(value: Any, *, limit: int | None = None) -> str | None:
     """Return *value* as stripped text (None when empty), cut to the column's *limit*."""
     if value is None:
         return None
-    result = str(value).strip()
+    # PostgreSQL text cannot hold NUL, SQLite's can: drop it so both backends store the same.
+    result = str(value).replace("\x00", "").strip()
     if not result:
         return None
     return result[:limit] if limit else result

@@ -1,19 +1,20 @@
-"""Any permutation, with duplicates, of an order/checkout event stream ends in the same state.
+"""Any permutation, with duplicates, of a mixed event stream, drained in any batches, ends the same.
 
-The stream is built from the sample payloads with varying `updated_at` and trigger times: five
-order versions (two with the same `updated_at`, told apart by trigger time), refund and
-fulfillment events (which fail while their order is missing and are retried, as the worker
-does), and two checkouts: one completed by the order, one whose two versions share `updated_at`.
+The stream (`tests.support.mixed_events`) mixes orders, refunds, fulfillments, checkouts and
+customers. The reference is the stream in the order it happened, one handler call per event. Each
+example shuffles it, repeats some events (under their own webhook id or the first's), stores it in
+the inbox and drains it in batches of drawn sizes, through the worker's batch path; refunds and
+fulfillments that arrive before their order fail and are retried once the backoff has passed.
+The stored model, the rollups and the KPIs must equal the reference's, surrogate ids aside.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import HealthCheck
@@ -22,124 +23,70 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from shopify_app.db import Database
+from shopify_app.models import DeliveryStatus
 from shopify_app.models import Shop
-from shopify_app.store.parent_orders import OrderNotYetKnown
-from tests.support.handlers import deliver
-from tests.support.payloads import load_payload
-from tests.support.stored_state import final_state
+from tests.support import mixed_events as stream
+from tests.support.inbox_runs import deliver_one_by_one
+from tests.support.inbox_runs import drain_in_batches
+from tests.support.inbox_runs import record_events
+from tests.support.inbox_runs import status_counts
+from tests.support.shop_state import final_state
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-TOKEN = "123123123"
-
-
-def _order(topic: str, updated: timedelta, **changes: Any) -> dict[str, Any]:
-    payload = load_payload(topic.replace("/", "__"))
-    payload.update(checkout_token=TOKEN, test=False, cancelled_at=None, cancel_reason=None)
-    payload["updated_at"] = (T0 + updated).isoformat()
-    payload["customer"]["first_name"] = f"John {updated}"
-    payload.update(changes)
-    return payload
+EVENTS = stream.mixed_events()
 
 
-def _checkout(topic: str, token: str, updated: timedelta, **changes: Any) -> dict[str, Any]:
-    payload = load_payload(topic.replace("/", "__"))
-    payload["token"] = token
-    payload["updated_at"] = (T0 + updated).isoformat()
-    payload["customer"] = load_payload("orders__create")["customer"]
-    payload["customer"]["first_name"] = f"Johnny {updated}"
-    payload.update(changes)
-    return payload
+SHUFFLES = st.permutations(range(len(EVENTS)))
+REPEATS = st.lists(
+    st.tuples(st.integers(0, len(EVENTS) - 1), st.integers(0, len(EVENTS)), st.booleans()),
+    max_size=8,
+)
+"""Events delivered again: (which, where in the stream, under a webhook id of its own)."""
+BATCH_SIZES = st.lists(st.integers(1, 50), min_size=1, max_size=6)
+BUDGETS = st.sampled_from([timedelta(0), timedelta(hours=1)])
+"""A spent budget commits a batch's deliveries one by one; an hour keeps one transaction."""
 
 
-def _fulfillment(updated: timedelta, shipment_status: str | None) -> dict[str, Any]:
-    payload = load_payload("fulfillments__create")
-    payload["updated_at"] = (T0 + updated).isoformat()
-    payload["shipment_status"] = shipment_status
-    return payload
-
-
-def _build_events() -> list[tuple[str, dict[str, Any]]]:
-    edited = _order("orders/updated", timedelta(hours=2), financial_status="paid")
-    cancelled = _order(
-        "orders/cancelled",
-        timedelta(hours=3),
-        financial_status="refunded",
-        cancelled_at=(T0 + timedelta(hours=3)).isoformat(),
+def check_reference(expected: dict[str, Any]) -> None:
+    """Check that the in-order run reached the state the stream describes."""
+    orders = {order["shopify_id"]: order for order in expected["orders"]}
+    first = orders[stream.ORDER_A]
+    assert (first["financial_status"], len(first["lines"])) == ("refunded", 4)
+    assert first["cancelled_at"] == stream.T0 + timedelta(hours=3)
+    assert (orders[stream.ORDER_B]["total_price"], len(orders[stream.ORDER_B]["lines"])) == (
+        Decimal("294.96"),
+        4,
     )
-    for version in (edited, cancelled):  # the edit removed the first line for good
-        version["line_items"] = version["line_items"][1:]
-        version["total_price_set"]["shop_money"]["amount"] = "315.96"
-    one_line = _checkout("checkouts/update", TOKEN, timedelta(minutes=-30), email="j@example.org")
-    one_line["line_items"] = one_line["line_items"][:1]
-    one_line["line_items"][0]["quantity"] = 2
-    return [
-        ("orders/create", _order("orders/create", timedelta(0), financial_status="pending")),
-        ("orders/updated", _order("orders/updated", timedelta(0), financial_status="authorized")),
-        ("orders/paid", _order("orders/paid", timedelta(hours=1), financial_status="paid")),
-        ("orders/updated", edited),
-        ("orders/cancelled", cancelled),
-        ("refunds/create", load_payload("refunds__create")),
-        ("fulfillments/create", _fulfillment(timedelta(hours=1), None)),
-        ("fulfillments/update", _fulfillment(timedelta(days=2), "in_transit")),
-        ("fulfillments/update", _fulfillment(timedelta(days=3), "delivered")),
-        ("checkouts/create", _checkout("checkouts/create", TOKEN, timedelta(hours=-1))),
-        ("checkouts/update", one_line),
-        (
-            "checkouts/update",
-            _checkout("checkouts/update", TOKEN, timedelta(0), completed_at=T0.isoformat()),
-        ),
-        ("checkouts/create", _checkout("checkouts/create", "abandoned", timedelta(hours=-5))),
-        (
-            "checkouts/update",
-            # Same updated_at as its create: only the trigger time tells them apart.
-            _checkout("checkouts/update", "abandoned", timedelta(hours=-5), email="x@example.org"),
-        ),
-    ]
-
-
-EVENTS = _build_events()
-TRIGGERED_AT = [T0 + timedelta(minutes=i) for i in range(len(EVENTS))]
-
-
-@st.composite
-def streams(draw: st.DrawFn) -> list[int]:
-    """Return a permutation of the events with some of them delivered again anywhere."""
-    stream = list(draw(st.permutations(range(len(EVENTS)))))
-    repeats = draw(
-        st.lists(
-            st.tuples(st.integers(0, len(EVENTS) - 1), st.integers(0, len(EVENTS))), max_size=6
-        )
+    assert orders[stream.ORDER_C]["financial_status"] == "paid"
+    assert {f["order"]: f["delivered_at"] for f in expected["fulfillments"]} == {
+        stream.ORDER_A: stream.T0 + timedelta(days=3),
+        stream.ORDER_B: stream.T0 + timedelta(days=21),
+    }
+    assert {r["order"]: len(r["lines"]) for r in expected["refunds"]} == {
+        stream.ORDER_A: 5,
+        stream.ORDER_B: 1,
+    }
+    assert {c["token"]: c["recovered_order"] for c in expected["checkouts"]} == {
+        stream.TOKEN: stream.ORDER_A,
+        stream.TOKEN_C: stream.ORDER_C,
+        stream.ABANDONED: None,
+    }
+    assert {c["token"]: c["email"] for c in expected["checkouts"]}[stream.ABANDONED] == (
+        "x@example.org"
     )
-    for index, position in repeats:
-        stream.insert(position, index)
-    return stream
+    names = {c["shopify_id"]: c["first_name"] for c in expected["customers"]}
+    assert names == {
+        stream.JOHN: "John 20 days, 2:00:00",
+        stream.BOB: "Robert",
+        stream.DANA: "Dana",
+    }
+    kpis = expected["kpis"]["current"]
+    # A is cancelled: John's second order and Bob's are the orders that count.
+    assert (kpis["orders"], kpis["customers"], kpis["new_customers"]) == (2, 2, 2)
 
 
-def run_stream(session: Session, shop: Shop, stream: list[int], now: datetime) -> None:
-    """Deliver *stream*; a delivery whose order is missing goes back in the queue, as a retry."""
-    queue = deque(stream)
-    attempts = 0
-    while queue:
-        attempts += 1
-        assert attempts < 10 * len(EVENTS) * 2, "a delivery never succeeded"
-        index = queue.popleft()
-        topic, payload = EVENTS[index]
-        try:
-            deliver(
-                session,
-                shop,
-                topic,
-                payload,
-                now=now,
-                triggered_at=TRIGGERED_AT[index],
-                webhook_id=f"event-{index}",
-            )
-        except OrderNotYetKnown:
-            queue.append(index)
-
-
-def test_any_permutation_with_duplicates_yields_the_in_order_state(
-    session: Session, make_shop: Callable[..., Shop], now: datetime
+def test_any_shuffle_with_duplicates_in_any_batches_yields_the_in_order_state(
+    database: Database, session: Session, make_shop: Callable[..., Shop], now: datetime
 ) -> None:
     numbers = itertools.count()
 
@@ -150,29 +97,24 @@ def test_any_permutation_with_duplicates_yields_the_in_order_state(
         return shop
 
     reference = fresh_shop()
-    run_stream(session, reference, list(range(len(EVENTS))), now)
-    expected = final_state(session, reference)
-    # The reference run reaches the state the stream describes, so equality below means something.
-    (order,) = expected["orders"]
-    assert (order["financial_status"], len(order["lines"])) == ("refunded", 4)
-    assert order["cancelled_at"] == T0 + timedelta(hours=3)
-    assert expected["fulfillments"][0]["delivered_at"] == T0 + timedelta(days=3)
-    assert {c["token"]: c["recovered_order"] for c in expected["checkouts"]} == {
-        TOKEN: order["shopify_id"],
-        "abandoned": None,
-    }
-    assert expected["customers"][0]["first_name"] == "John 3:00:00"
-    assert {c["token"]: c["email"] for c in expected["checkouts"]}["abandoned"] == "x@example.org"
+    deliver_one_by_one(session, reference, EVENTS, now=now)
+    expected = final_state(session, reference, kpis=stream.KPI_WINDOW)
+    check_reference(expected)
 
     @settings(
         max_examples=30,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(stream=streams())
-    def check(stream: list[int]) -> None:
+    @given(order=SHUFFLES, repeats=REPEATS, sizes=BATCH_SIZES, budget=BUDGETS)
+    def check(
+        order: list[int], repeats: list[tuple[int, int, bool]], sizes: list[int], budget: timedelta
+    ) -> None:
         shop = fresh_shop()
-        run_stream(session, shop, stream, now)
-        assert final_state(session, shop) == expected
+        events = stream.shuffled_with_duplicates(EVENTS, order, repeats)
+        record_events(database, shop_domain=shop.domain, events=events, now=now)
+        drain_in_batches(database, sizes=sizes, now=now, budget=budget)
+        assert set(status_counts(session)) == {DeliveryStatus.DONE}
+        assert final_state(session, shop, kpis=stream.KPI_WINDOW) == expected
 
     check()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -18,10 +19,16 @@ from bench.processing import order_bodies
 from shopify_app.db import Database
 from shopify_app.models import DeliveryStatus
 from shopify_app.models import Order
+from shopify_app.models import OrderLine
+from shopify_app.models import RollupDay
+from shopify_app.models import RollupOrder
 from shopify_app.models import Shop
 from shopify_app.models import WebhookDelivery
+from tests.support.inbox_runs import drain_in_batches
+from tests.support.inbox_runs import status_counts
 from webhooks import batch
 from webhooks import inbox
+from webhooks import order_sets
 from webhooks import worker
 
 SHOP = "alpha.myshopify.com"
@@ -48,15 +55,6 @@ def commits(database: Database) -> Iterator[list[int]]:
     event.remove(Session, "after_commit", count)
 
 
-def statuses(session: Session) -> dict[DeliveryStatus, int]:
-    session.expire_all()
-    rows = session.execute(
-        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
-    ).all()
-    session.commit()
-    return {status: count for status, count in rows}
-
-
 def claim_all(database: Database, now: datetime) -> list[inbox.Claim]:
     with database.session_scope() as session:
         return inbox.claim_due(session, now=now, limit=1000)
@@ -78,10 +76,14 @@ def test_one_poisoned_delivery_in_a_batch_of_50_leaves_49_done_and_one_dead_with
         assert delivery is not None
         delivery.payload = without_total_price(bodies[17])
 
-    report = worker.drain(database, now=now, batch_size=50)
+    claims = claim_all(database, now)
+    outcomes = batch.process_batch(database, claims=claims, now=now, budget=timedelta(hours=1))
 
-    assert (report[worker.Outcome.DONE], report[worker.Outcome.DEAD]) == (49, 1)
-    assert statuses(session) == {DeliveryStatus.DONE: 49, DeliveryStatus.DEAD: 1}
+    assert len(claims) == 50
+    assert (
+        outcomes == [worker.Outcome.DONE] * 17 + [worker.Outcome.DEAD] + [worker.Outcome.DONE] * 32
+    )
+    assert status_counts(session) == {DeliveryStatus.DONE: 49, DeliveryStatus.DEAD: 1}
     dead = session.get(WebhookDelivery, poisoned)
     assert dead is not None
     assert dead.attempts == 1
@@ -90,6 +92,83 @@ def test_one_poisoned_delivery_in_a_batch_of_50_leaves_49_done_and_one_dead_with
         "an order needs total_price or total_price_set"
     )
     assert session.scalar(select(func.count()).select_from(Order)) == 49
+
+
+OUT_OF_RANGE_ID = 2**63
+"""An order id the schema takes (any integer) and no 64-bit column can hold."""
+
+REFUSAL = {
+    "sqlite": "OverflowError: Python int too large to convert to SQLite INTEGER",
+    "postgresql": "NumericValueOutOfRange: bigint out of range",
+}
+"""How each backend refuses the out-of-range id: the error the poisoned delivery keeps."""
+
+
+def counting_orders(count: int) -> list[bytes]:
+    """Return *count* orders of their own that count for the KPIs (not test, not cancelled)."""
+    bodies = []
+    for body in order_bodies(count):
+        payload = json.loads(body)
+        payload.update(test=False, cancelled_at=None, cancel_reason=None)
+        bodies.append(json.dumps(payload).encode())
+    return bodies
+
+
+def test_an_order_only_the_database_refuses_is_bisected_out_of_its_set_of_50_and_dies_alone(
+    database: Database,
+    database_backend: str,
+    session: Session,
+    store: Callable[..., int],
+    make_shop: Callable[..., Shop],
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+) -> None:
+    make_shop(SHOP)
+    bodies = counting_orders(50)
+    poisoned_payload = json.loads(bodies[17])
+    poisoned_payload["id"] = OUT_OF_RANGE_ID
+    bodies[17] = json.dumps(poisoned_payload).encode()
+    ids = [store(body) for body in bodies]
+    set_sizes: list[int] = []
+    upsert_orders = order_sets.upsert_orders
+
+    def counted_upsert(session: Session, **arguments: Any) -> Any:
+        set_sizes.append(len(arguments["versions"]))
+        return upsert_orders(session, **arguments)
+
+    monkeypatch.setattr(order_sets, "upsert_orders", counted_upsert)
+
+    outcomes = batch.process_batch(
+        database, claims=claim_all(database, now), now=now, budget=timedelta(hours=1)
+    )
+
+    # The whole set was written first; its failure was bisected down to the poisoned order.
+    assert set_sizes[0] == 50
+    assert set_sizes.count(1) >= 1
+    assert (
+        outcomes
+        == [worker.Outcome.DONE] * 17 + [worker.Outcome.FAILED] + [worker.Outcome.DONE] * 32
+    )
+    poisoned = session.get(WebhookDelivery, ids[17])
+    assert poisoned is not None
+    assert (poisoned.attempts, poisoned.last_error) == (1, REFUSAL[database_backend])
+    session.commit()
+
+    # A retry cannot cure it: after the last attempt it is dead, and it never touched the others.
+    drain_in_batches(database, sizes=[50], now=now)
+
+    assert status_counts(session) == {DeliveryStatus.DONE: 49, DeliveryStatus.DEAD: 1}
+    session.refresh(poisoned)
+    assert (poisoned.attempts, poisoned.last_error) == (6, REFUSAL[database_backend])
+    others = session.scalars(select(WebhookDelivery).where(WebhookDelivery.id != ids[17])).all()
+    assert {(d.attempts, d.last_error) for d in others} == {(1, None)}
+    stored = session.scalars(select(Order.shopify_id)).all()
+    expected = {json.loads(body)["id"] for body in bodies} - {OUT_OF_RANGE_ID}
+    assert (len(stored), set(stored)) == (49, expected)
+    lines = len(json.loads(bodies[0])["line_items"])
+    assert session.scalar(select(func.count()).select_from(OrderLine)) == 49 * lines
+    assert session.scalar(select(func.count()).select_from(RollupOrder)) == 49
+    assert session.scalar(select(func.sum(RollupDay.orders))) == 49
 
 
 def customer_bodies(count: int) -> list[bytes]:
@@ -189,7 +268,7 @@ def test_a_batch_that_cannot_commit_is_processed_again_one_delivery_per_transact
 
     assert refused == [1]
     assert outcomes == [worker.Outcome.DONE] * 5
-    assert statuses(session) == {DeliveryStatus.DONE: 5}
+    assert status_counts(session) == {DeliveryStatus.DONE: 5}
     assert session.scalar(select(func.count()).select_from(Order)) == 5
 
 
