@@ -111,11 +111,14 @@ def next_claim_size(taken: int, *, seconds: float, budget: float, most: int) -> 
     """Size the next claim so that processing it takes about *budget*, as the last one went.
 
     A claim's order deliveries are written as one set, so the time budget is kept by claiming
-    fewer, not by cutting a set short.
+    fewer, not by cutting a set short. The size moves by at most half or double per batch: one
+    slow batch (a cold cache, a wait for a lock) must not shrink the claims to single
+    deliveries, whose fixed cost per batch would then dominate.
     """
     if seconds <= 0:
         return most
-    return max(1, min(most, int(taken * budget / seconds)))
+    fitting = int(taken * budget / seconds)
+    return max(1, min(most, taken * 2, max(fitting, taken // 2)))
 
 
 class BackgroundWorker:

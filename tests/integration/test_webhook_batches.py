@@ -237,9 +237,26 @@ def test_drain_sizes_its_claims_by_the_time_budget(
     report = worker.drain(database, now=now, batch_size=50, budget=timedelta(0))
 
     assert report[worker.Outcome.DONE] == 12
-    # A spent budget shrinks the next claim to one delivery: about one claim and one
-    # processing transaction per delivery after the first batch.
+    # A spent budget commits the deliveries that are not orders one by one.
     assert len(commits) >= 12
+
+
+@pytest.mark.parametrize(
+    ("taken", "seconds", "expected"),
+    [
+        (20, 0.100, 10),  # took twice the budget: half as many next time
+        (20, 0.040, 25),  # a little under: a few more
+        (20, 0.001, 40),  # far under: at most double
+        (20, 9.000, 10),  # far over: at most half
+        (150, 0.010, 200),  # never more than the most a claim takes
+        (1, 9.000, 1),  # never fewer than one
+        (20, 0.000, 200),  # no time measured: the most
+    ],
+)
+def test_the_next_claim_is_sized_to_the_budget_moving_at_most_by_half_or_double(
+    taken: int, seconds: float, expected: int
+) -> None:
+    assert worker.next_claim_size(taken, seconds=seconds, budget=0.05, most=200) == expected
 
 
 def test_a_batch_that_cannot_commit_is_processed_again_one_delivery_per_transaction(
