@@ -148,7 +148,10 @@ def add_to_counters(session: Session, counter: Counter, rows: Sequence[dict[str,
     """
     table = counter.model.__table__
     keys = [column.name for column in table.primary_key.columns]
-    changed = [row for row in rows if any(v for name, v in row.items() if name not in keys)]
+    changed = sorted(
+        (row for row in rows if any(v for name, v in row.items() if name not in keys)),
+        key=lambda row: tuple(row[name] for name in keys),
+    )
     if not changed:
         return
     insert = conflict_insert(session, table)
