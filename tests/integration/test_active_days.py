@@ -23,11 +23,11 @@ from shopify_app.db import Database
 from shopify_app.models import RollupActiveDay
 from shopify_app.models import Shop
 from tests.integration.test_rollups import play_event_stream
-from tests.integration.test_rollups import snapshot
 from tests.support.kpi_example import EXAMPLE_NOW
 from tests.support.kpi_example import add_customer
 from tests.support.kpi_example import add_order
 from tests.support.kpi_example import local
+from tests.support.rollups import rollup_rows
 
 SHORT_WINDOW = 9
 
@@ -88,14 +88,14 @@ def test_a_kept_short_window_stays_identical_to_a_rebuild_through_an_event_strea
     play_event_stream(session, shop.id, seed=20261123, events=90)
     session.commit()
 
-    incremental = snapshot(session, shop.id)
+    incremental = rollup_rows(session, shop.id)
     rebuild_rollups(session, shop_id=shop.id, now=EXAMPLE_NOW)
 
     assert {row[1] for row in incremental["rollup_active_days"]} == {
         SHORT_WINDOW,
         DEFAULT_ACTIVE_DAYS,
     }
-    assert snapshot(session, shop.id) == incremental
+    assert rollup_rows(session, shop.id) == incremental
 
 
 def test_a_window_the_shop_does_not_keep_is_counted_from_customer_days(
@@ -156,7 +156,7 @@ def test_the_migration_derives_the_new_aggregates_from_existing_rollups(
         shop_id = shop.id
         play_event_stream(session, shop_id, seed=99, events=60)
         session.commit()
-        kept = snapshot(session, shop_id)
+        kept = rollup_rows(session, shop_id)
     database.dispose()
     assert kept["rollup_active_days"], "no deltas: the test proves nothing"
     assert any(row[-1] for row in kept["rollup_days"]), "no quick repeats: the test proves nothing"
@@ -166,5 +166,5 @@ def test_the_migration_derives_the_new_aggregates_from_existing_rollups(
 
     database = Database(scratch_database_url)
     with database.session_factory() as session:
-        assert snapshot(session, shop_id) == kept
+        assert rollup_rows(session, shop_id) == kept
     database.dispose()

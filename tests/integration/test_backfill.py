@@ -39,7 +39,7 @@ from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.sync import backfill
 from shopify_app.store.sync import backfill_runs
 from shopify_app.store.sync import graphql_shapes
-from tests.support.rollups import snapshot
+from tests.support.rollups import rollup_rows
 from tests.support.shopify import json_body
 from tests.support.shopify import make_session_token
 from tests.support.shopify import webhook_headers
@@ -204,7 +204,7 @@ def _rollups_rederived_order_by_order(session: Session, shop_id: int) -> Any:
     for order_id in session.scalars(select(Order.id).where(Order.shop_id == shop_id)).all():
         note_order_changed(session, shop_id=shop_id, order_id=order_id)
     session.flush()
-    return snapshot(session, shop_id)
+    return rollup_rows(session, shop_id)
 
 
 def test_interrupted_backfill_resumes_after_the_last_committed_chunk_without_duplicates(
@@ -278,11 +278,11 @@ def test_backfill_rebuilds_the_rollups_once_to_what_the_per_order_path_gives(
     assert progress.status == BackfillStatus.COMPLETED
     assert rebuilds == [shop.id]
     assert current_version(session, shop_id=shop.id) > 0  # cached KPI snapshots are stale
-    imported = snapshot(session, shop.id)
+    imported = rollup_rows(session, shop.id)
     assert imported["rollup_orders"]
     assert imported["rollup_customer_days"]
     real_rebuild(session, shop_id=shop.id, now=now)
-    assert snapshot(session, shop.id) == imported
+    assert rollup_rows(session, shop.id) == imported
     assert _rollups_rederived_order_by_order(session, shop.id) == imported
 
 
@@ -329,10 +329,10 @@ def test_webhooks_applied_between_chunks_are_counted_once_the_backfill_rebuilds(
     assert _count(session, Order) == 37
     cancelled_id = session.scalar(select(Order.id).where(Order.shopify_id == 5030))
     newer_id = session.scalar(select(Order.id).where(Order.shopify_id == 7001))
-    counted = {row[0] for row in snapshot(session, shop.id)["rollup_orders"]}
+    counted = {row[0] for row in rollup_rows(session, shop.id)["rollup_orders"]}
     assert newer_id in counted
     assert cancelled_id not in counted
-    assert _rollups_rederived_order_by_order(session, shop.id) == snapshot(session, shop.id)
+    assert _rollups_rederived_order_by_order(session, shop.id) == rollup_rows(session, shop.id)
 
 
 def test_backfill_that_crashed_before_its_rebuild_only_rebuilds_when_resumed(
@@ -354,7 +354,7 @@ def test_backfill_that_crashed_before_its_rebuild_only_rebuilds_when_resumed(
     crashed = session.get(BackfillRun, run_id)
     assert crashed is not None
     assert (crashed.status, crashed.lines_processed) == (BackfillStatus.FAILED, len(ORDER_LINES))
-    assert snapshot(session, shop.id)["rollup_orders"] == []
+    assert rollup_rows(session, shop.id)["rollup_orders"] == []
     session.rollback()
     upserts = _crash_on_call(order_batches.upsert_orders, call=1)
     monkeypatch.setattr(order_batches, "upsert_orders", upserts)
@@ -365,7 +365,7 @@ def test_backfill_that_crashed_before_its_rebuild_only_rebuilds_when_resumed(
 
     assert progress.status == BackfillStatus.COMPLETED
     assert progress.imported_count == 36
-    resumed = snapshot(session, shop.id)
+    resumed = rollup_rows(session, shop.id)
     assert resumed["rollup_orders"]
     assert _rollups_rederived_order_by_order(session, shop.id) == resumed
 

@@ -26,7 +26,7 @@ from shopify_app.demo.generator import history
 from shopify_app.models import Order
 from shopify_app.models import Refund
 from shopify_app.models import Shop
-from tests.support.rollups import snapshot
+from tests.support.rollups import rollup_rows
 from webhooks.handlers import HANDLERS
 from webhooks.processing import parse_payload
 from webhooks.registry import DeliveryContext
@@ -66,7 +66,7 @@ def _deliver_one_by_one(session: Session, shop: Shop, events: list[DemoEvent]) -
 
 def _shop_level(session: Session, shop_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Return the shop-level aggregates without their shop id column."""
-    rows = snapshot(session, shop_id)
+    rows = rollup_rows(session, shop_id)
     return {name: sorted(row[1:] for row in rows[name]) for name in SHOP_LEVEL_TABLES}
 
 
@@ -112,10 +112,10 @@ def test_history_is_imported_in_chunks_with_one_rebuild_and_ends_as_webhooks_wou
     imported = _shop_level(session, demo.id)
     assert imported["rollup_days"]
     assert imported == _shop_level(session, other.id)
-    kept = snapshot(session, demo.id)
+    kept = rollup_rows(session, demo.id)
     for model in ROLLUP_MODELS:
         session.execute(delete(model).where(model.shop_id == demo.id))
     for order_id in session.scalars(select(Order.id).where(Order.shop_id == demo.id)).all():
         note_order_changed(session, shop_id=demo.id, order_id=order_id)
     session.flush()
-    assert snapshot(session, demo.id) == kept
+    assert rollup_rows(session, demo.id) == kept

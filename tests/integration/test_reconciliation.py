@@ -29,7 +29,7 @@ from shopify_app.models import SyncWatermark
 from shopify_app.store import orders
 from shopify_app.store.sync import graphql_shapes
 from shopify_app.store.sync import reconciliation
-from tests.support.rollups import snapshot
+from tests.support.rollups import rollup_rows
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ALPHA = "alpha.myshopify.com"
@@ -162,10 +162,10 @@ def test_reconciliation_pages_through_orders_and_moves_the_watermark_to_the_run_
     assert stored == [5000, 5001, 5002]
     assert session.scalar(select(Checkout.token)) is not None
     # The shop is live: its aggregates are kept up to date page by page, as webhooks keep them.
-    kept = snapshot(session, shop.id)
+    kept = rollup_rows(session, shop.id)
     assert kept["rollup_orders"]
     rebuild_rollups(session, shop_id=shop.id, now=now)
-    assert snapshot(session, shop.id) == kept
+    assert rollup_rows(session, shop.id) == kept
     session.rollback()
     for resource in ("orders", "checkouts"):
         watermark = _watermark(session, shop, resource)

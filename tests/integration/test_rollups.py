@@ -28,7 +28,7 @@ from tests.support.kpi_example import add_order
 from tests.support.kpi_example import add_refund
 from tests.support.kpi_example import build_example
 from tests.support.kpi_example import local
-from tests.support.rollups import snapshot
+from tests.support.rollups import rollup_rows
 
 
 def play_event_stream(session: Session, shop_id: int, *, seed: int, events: int) -> None:
@@ -107,10 +107,10 @@ def test_incremental_and_rebuilt_rollups_are_identical_after_a_varied_event_stre
     play_event_stream(session, shop.id, seed=20260310, events=90)
     session.commit()
 
-    incremental = snapshot(session, shop.id)
+    incremental = rollup_rows(session, shop.id)
     rebuilt_count = rebuild_rollups(session, shop_id=shop.id, now=EXAMPLE_NOW)
     session.commit()
-    rebuilt = snapshot(session, shop.id)
+    rebuilt = rollup_rows(session, shop.id)
 
     assert rebuilt_count == len(rebuilt["rollup_orders"])
     for name in (
@@ -133,15 +133,15 @@ def test_rebuild_is_repeatable_and_leaves_other_shops_alone(
     build_example(session, alpha.id)
     add_order(session, beta.id, at=local(2026, 2, 2), amount="12.00", email="b@example.com")
     session.commit()
-    beta_before = snapshot(session, beta.id)
+    beta_before = rollup_rows(session, beta.id)
 
     first = rebuild_rollups(session, shop_id=alpha.id, now=EXAMPLE_NOW)
-    once = snapshot(session, alpha.id)
+    once = rollup_rows(session, alpha.id)
     second = rebuild_rollups(session, shop_id=alpha.id, now=EXAMPLE_NOW)
 
     assert first == second == 12
-    assert snapshot(session, alpha.id) == once
-    assert snapshot(session, beta.id) == beta_before
+    assert rollup_rows(session, alpha.id) == once
+    assert rollup_rows(session, beta.id) == beta_before
 
 
 def test_moving_a_guest_order_to_a_customer_merges_their_history(
@@ -156,7 +156,7 @@ def test_moving_a_guest_order_to_a_customer_merges_their_history(
     session.flush()
     note_order_changed(session, shop_id=shop.id, order_id=guest.id)
 
-    incremental = snapshot(session, shop.id)
+    incremental = rollup_rows(session, shop.id)
     merged = session.scalars(select(RollupCustomer)).one()
     assert (merged.customer_key, merged.order_count, merged.revenue_cents) == (
         f"c:{customer.id}",
@@ -165,7 +165,7 @@ def test_moving_a_guest_order_to_a_customer_merges_their_history(
     )
     assert merged.days_to_next_day == 4
     rebuild_rollups(session, shop_id=shop.id, now=EXAMPLE_NOW)
-    assert snapshot(session, shop.id) == incremental
+    assert rollup_rows(session, shop.id) == incremental
 
 
 def test_nightly_job_repairs_aggregates_that_drifted(
@@ -174,11 +174,11 @@ def test_nightly_job_repairs_aggregates_that_drifted(
     shop = make_shop("alpha.myshopify.com", iana_timezone="America/New_York")
     build_example(session, shop.id)
     session.commit()
-    healthy = snapshot(session, shop.id)
+    healthy = rollup_rows(session, shop.id)
     session.execute(delete(RollupDay).where(RollupDay.shop_id == shop.id))
     session.commit()
 
     counted = rebuild_shop_rollups(app, shop.id, now=EXAMPLE_NOW)
 
     assert counted == 12
-    assert snapshot(session, shop.id) == healthy
+    assert rollup_rows(session, shop.id) == healthy

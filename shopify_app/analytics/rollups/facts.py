@@ -45,6 +45,15 @@ ORDER_COLUMNS = (
     Order.cancelled_at,
 )
 REFUND_COLUMNS = (Refund.id, Refund.shop_id, Refund.order_id, Refund.processed_at, Refund.amount)
+# The columns of an applied fact, named as on OrderFact so a selected row reads alike.
+APPLIED_COLUMNS = (
+    RollupOrder.order_id,
+    RollupOrder.customer_key,
+    RollupOrder.placed_at,
+    RollupOrder.local_date,
+    RollupOrder.amount_cents,
+    RollupOrder.is_priced,
+)
 
 
 class OrderColumns(Protocol):
@@ -83,6 +92,23 @@ class RefundColumns(Protocol):
     def amount(self) -> Decimal: ...
 
 
+class AppliedColumns(Protocol):
+    """A RollupOrder, or a row of APPLIED_COLUMNS."""
+
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def customer_key(self) -> str: ...
+    @property
+    def placed_at(self) -> datetime: ...
+    @property
+    def local_date(self) -> date: ...
+    @property
+    def amount_cents(self) -> int: ...
+    @property
+    def is_priced(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class OrderFact:
     """What one counting order contributes: who, when (local day) and how much."""
@@ -95,7 +121,7 @@ class OrderFact:
     is_priced: bool
 
     @classmethod
-    def of_rollup_order(cls, row: RollupOrder) -> OrderFact:
+    def of_rollup_order(cls, row: AppliedColumns) -> OrderFact:
         """Return the fact as it was last applied to the aggregates."""
         return cls(
             order_id=row.order_id,

@@ -30,23 +30,16 @@ from shopify_app.analytics.rollups.facts import shop_context
 from shopify_app.analytics.rollups.tables import INSERT_BATCH
 from shopify_app.analytics.rollups.tables import ROLLUP_MODELS
 from shopify_app.analytics.rollups.tables import bump_version
+from shopify_app.analytics.rollups.tables import counter_rows
 from shopify_app.analytics.rollups.tables import insert_customers
 from shopify_app.analytics.rollups.tables import insert_rows
 from shopify_app.analytics.rollups.tables import tracked_active_windows
-from shopify_app.analytics.rollups.totals import DAY_FIELDS
-from shopify_app.analytics.rollups.totals import WEEK_FIELDS
 from shopify_app.analytics.rollups.totals import RollupTotals
-from shopify_app.analytics.rollups.totals import zeros
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
 from shopify_app.models import Refund
-from shopify_app.models import RollupActiveDay
-from shopify_app.models import RollupDay
 from shopify_app.models import RollupOrder
-from shopify_app.models import RollupProduct
-from shopify_app.models import RollupProductGap
 from shopify_app.models import RollupRefund
-from shopify_app.models import RollupWeek
 
 logger = logging.getLogger(__name__)
 
@@ -188,52 +181,5 @@ def _count_refunds(
 
 def _write_totals(session: Session, *, shop_id: int, totals: RollupTotals) -> None:
     """Insert the shop-level counter rows that *totals* add up to, leaving out empty ones."""
-    insert_rows(
-        session,
-        RollupDay,
-        [
-            {
-                "shop_id": shop_id,
-                "local_date": day,
-                **dict(zip(DAY_FIELDS, totals.days.get(day, zeros(len(DAY_FIELDS))), strict=True)),
-                "refunds_cents": totals.refunds[day],
-            }
-            for day in sorted(set(totals.days) | set(totals.refunds))
-        ],
-    )
-    insert_rows(
-        session,
-        RollupWeek,
-        [
-            {"shop_id": shop_id, "week_start": week, **dict(zip(WEEK_FIELDS, counts, strict=True))}
-            for week, counts in sorted(totals.weeks.items())
-            if counts[0]
-        ],
-    )
-    insert_rows(
-        session,
-        RollupProduct,
-        [
-            {"shop_id": shop_id, "product_id": p, "buyers": t[0], "repurchasers": t[1]}
-            for p, t in sorted(totals.products.items())
-            if t[0]
-        ],
-    )
-    insert_rows(
-        session,
-        RollupProductGap,
-        [
-            {"shop_id": shop_id, "product_id": p, "gap_days": g, "customers": n}
-            for (p, g), n in sorted(totals.gaps.items())
-            if n
-        ],
-    )
-    insert_rows(
-        session,
-        RollupActiveDay,
-        [
-            {"shop_id": shop_id, "active_days": n, "local_date": d, "delta": change}
-            for (n, d), change in sorted(totals.active.items())
-            if change
-        ],
-    )
+    for counter, rows in counter_rows(totals, shop_id=shop_id):
+        insert_rows(session, counter.model, [row for row in rows if counter.keeps(row)])

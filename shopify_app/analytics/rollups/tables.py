@@ -1,17 +1,18 @@
 """Write the rollup tables: derived rows in batches, counters by adding in the database.
 
 The counters (per day, week, product, repurchase gap, activity window and the version) are
-changed only through add_to_counter, so concurrent workers never lose an update.
+changed only through add_to_counters, so concurrent workers never lose an update.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import select
-from sqlalchemy import update
+from sqlalchemy import tuple_
 from sqlalchemy.orm import Session
 
 from shopify_app.analytics.rollups.facts import DEFAULT_ACTIVE_DAYS
@@ -65,86 +66,120 @@ def insert_customers(session: Session, derived: Sequence[DerivedCustomer]) -> No
     insert_rows(session, RollupCustomerProduct, [row for d in derived for row in d.products])
 
 
-def add_to_counter(
-    session: Session,
-    model: Any,
-    *,
-    key: dict[str, Any],
-    changes: dict[str, int],
-    drop_when_zero: Sequence[str] = (),
-) -> None:
-    """Add *changes* to the counter row of *model* at *key*, creating it at zero if missing.
+@dataclass(frozen=True)
+class Counter:
+    """A shop-level counter table; a row exists while any column of *kept_while* is not 0."""
 
-    Increments happen in the database (x = x + d), so concurrent workers never lose an update.
-    The row is deleted once every column in *drop_when_zero* is 0, as a rebuild would not write it.
+    model: Any
+    kept_while: tuple[str, ...]
+
+    def keeps(self, row: dict[str, Any]) -> bool:
+        """Whether a row of these values exists, in a rebuild as after incremental upkeep."""
+        return any(row[name] for name in self.kept_while)
+
+
+DAYS = Counter(RollupDay, kept_while=("orders", "refunds_cents"))
+WEEKS = Counter(RollupWeek, kept_while=("customers",))
+PRODUCTS = Counter(RollupProduct, kept_while=("buyers",))
+PRODUCT_GAPS = Counter(RollupProductGap, kept_while=("customers",))
+ACTIVE_DAYS = Counter(RollupActiveDay, kept_while=("delta",))
+VERSIONS = Counter(RollupVersion, kept_while=())
+
+
+def counter_rows(
+    totals: RollupTotals, *, shop_id: int
+) -> list[tuple[Counter, list[dict[str, Any]]]]:
+    """Return the counter rows *totals* (sums or deltas) make, table by table, in key order.
+
+    The rebuild inserts them and incremental upkeep adds them, so both write the same rows.
     """
-    added = {name: change for name, change in changes.items() if change}
-    if not added:
+    shop = {"shop_id": shop_id}
+    day_zeros = zeros(len(DAY_FIELDS))
+    return [
+        (
+            DAYS,
+            [
+                {
+                    **shop,
+                    "local_date": day,
+                    **dict(zip(DAY_FIELDS, totals.days.get(day, day_zeros), strict=True)),
+                    "refunds_cents": totals.refunds.get(day, 0),
+                }
+                for day in sorted(set(totals.days) | set(totals.refunds))
+            ],
+        ),
+        (
+            WEEKS,
+            [
+                {**shop, "week_start": week, **dict(zip(WEEK_FIELDS, counts, strict=True))}
+                for week, counts in sorted(totals.weeks.items())
+            ],
+        ),
+        (
+            PRODUCTS,
+            [
+                {**shop, "product_id": product_id, "buyers": counts[0], "repurchasers": counts[1]}
+                for product_id, counts in sorted(totals.products.items())
+            ],
+        ),
+        (
+            PRODUCT_GAPS,
+            [
+                {**shop, "product_id": product_id, "gap_days": gap_days, "customers": n}
+                for (product_id, gap_days), n in sorted(totals.gaps.items())
+            ],
+        ),
+        (
+            ACTIVE_DAYS,
+            [
+                {**shop, "active_days": n, "local_date": day, "delta": change}
+                for (n, day), change in sorted(totals.active.items())
+            ],
+        ),
+    ]
+
+
+def add_to_counters(session: Session, counter: Counter, rows: Sequence[dict[str, Any]]) -> None:
+    """Add each of *rows* to the counter row at its key, creating missing rows from 0.
+
+    One upsert adds in the database (x = x + d), so concurrent workers never lose an update, and
+    takes the rows in key order, so they lock alike. A row whose *kept_while* columns all end
+    at 0 is deleted, as a rebuild would not write it.
+    """
+    table = counter.model.__table__
+    keys = [column.name for column in table.primary_key.columns]
+    changed = sorted(
+        (row for row in rows if any(v for name, v in row.items() if name not in keys)),
+        key=lambda row: tuple(row[name] for name in keys),
+    )
+    if not changed:
         return
-    session.execute(
-        conflict_insert(session, model)
-        .values(**key, **dict.fromkeys(changes, 0))
-        .on_conflict_do_nothing()
+    insert = conflict_insert(session, table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=keys,
+        set_={
+            name: table.c[name] + insert.excluded[name] for name in changed[0] if name not in keys
+        },
     )
-    columns = model.__table__.c
-    where = [columns[name] == value for name, value in key.items()]
-    session.execute(
-        update(model)
-        .where(*where)
-        .values({columns[name]: columns[name] + change for name, change in added.items()}),
-        execution_options={"synchronize_session": False},
-    )
-    if drop_when_zero:
+    if not counter.kept_while:
+        session.execute(upsert, changed)
+        return
+    kept = [table.c[name] for name in counter.kept_while]
+    added = session.execute(upsert.returning(*(table.c[name] for name in keys), *kept), changed)
+    emptied = [tuple(row[: len(keys)]) for row in added if not any(row[len(keys) :])]
+    if emptied:
         session.execute(
-            delete(model).where(*where, *(columns[name] == 0 for name in drop_when_zero)),
-            execution_options={"synchronize_session": False},
+            delete(table).where(
+                tuple_(*(table.c[name] for name in keys)).in_(emptied),
+                *(column == 0 for column in kept),
+            )
         )
 
 
 def apply_deltas(session: Session, *, shop_id: int, deltas: RollupTotals) -> None:
-    """Add *deltas* to the shop's counters, in key order so concurrent workers lock alike."""
-    for day in sorted(set(deltas.days) | set(deltas.refunds)):
-        changes = dict(zip(DAY_FIELDS, deltas.days.get(day, zeros(len(DAY_FIELDS))), strict=True))
-        changes["refunds_cents"] = deltas.refunds.get(day, 0)
-        add_to_counter(
-            session,
-            RollupDay,
-            key={"shop_id": shop_id, "local_date": day},
-            changes=changes,
-            drop_when_zero=("orders", "refunds_cents"),
-        )
-    for week, week_changes in sorted(deltas.weeks.items()):
-        add_to_counter(
-            session,
-            RollupWeek,
-            key={"shop_id": shop_id, "week_start": week},
-            changes=dict(zip(WEEK_FIELDS, week_changes, strict=True)),
-            drop_when_zero=("customers",),
-        )
-    for product_id, (buyers, repurchasers) in sorted(deltas.products.items()):
-        add_to_counter(
-            session,
-            RollupProduct,
-            key={"shop_id": shop_id, "product_id": product_id},
-            changes={"buyers": buyers, "repurchasers": repurchasers},
-            drop_when_zero=("buyers",),
-        )
-    for (product_id, gap_days), change in sorted(deltas.gaps.items()):
-        add_to_counter(
-            session,
-            RollupProductGap,
-            key={"shop_id": shop_id, "product_id": product_id, "gap_days": gap_days},
-            changes={"customers": change},
-            drop_when_zero=("customers",),
-        )
-    for (active_days, day), change in sorted(deltas.active.items()):
-        add_to_counter(
-            session,
-            RollupActiveDay,
-            key={"shop_id": shop_id, "active_days": active_days, "local_date": day},
-            changes={"delta": change},
-            drop_when_zero=("delta",),
-        )
+    """Add *deltas* to the shop's counters, one upsert per table."""
+    for counter, rows in counter_rows(deltas, shop_id=shop_id):
+        add_to_counters(session, counter, rows)
 
 
 def tracked_active_windows(session: Session, *, shop_id: int) -> set[int]:
@@ -161,7 +196,7 @@ def tracked_active_windows(session: Session, *, shop_id: int) -> set[int]:
 
 def bump_version(session: Session, *, shop_id: int) -> None:
     """Record that this transaction changes the shop's aggregates (see RollupVersion)."""
-    add_to_counter(session, RollupVersion, key={"shop_id": shop_id}, changes={"version": 1})
+    add_to_counters(session, VERSIONS, [{"shop_id": shop_id, "version": 1}])
 
 
 def current_version(session: Session, *, shop_id: int) -> int:
