@@ -111,6 +111,11 @@ def store_bodies(count: int, *, seed: int = 13) -> list[bytes]:
                 created_at=placed,
                 processed_at=placed,
                 updated_at=placed,
+                # The sample is a cancelled test order, which no KPI counts: make it a sale.
+                test=False,
+                cancelled_at=None,
+                cancel_reason=None,
+                financial_status="paid",
             )
             payload["customer"].update(
                 id=customer_id,
