@@ -59,7 +59,7 @@ def parse_decimal(value: Any) -> Decimal | None:
     except InvalidOperation as exc:
         raise InvalidPayload(f"not an amount: {value!r}") from exc
     if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
-        raise InvalidPayload(f"amount out of range: {value!r}")
+        raise InvalidPayload(f"amount out of range: {amount}")
     return amount
 
 
