@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_
@@ -221,9 +223,7 @@ def redact_shop(
         result = session.execute(table.delete().where(condition))
         deleted += result.rowcount or 0  # type: ignore[attr-defined]
     if shop is not None:
-        for obj in list(session.identity_map.values()):
-            if obj is not shop and getattr(obj, "shop_id", None) == shop.id:
-                session.expunge(obj)
+        _forget_deleted_rows(session, shop=shop)
         result = session.execute(
             sa.delete(Shop).where(Shop.id == shop.id),
             execution_options={"synchronize_session": False},
@@ -232,6 +232,31 @@ def redact_shop(
         session.expunge(shop)
     logger.info("Shop redacted: %d rows deleted", deleted, extra={"shop": shop_domain})
     return deleted
+
+
+def _forget_deleted_rows(session: Session, *, shop: Shop) -> None:
+    """Take the shop's objects out of the session, whose rows the bulk deletes just removed.
+
+    Reading `shop_id` of an expired object would load a row that is gone, so loaded objects
+    are told by their `shop_id` and expired ones by whether their row still exists.
+    """
+    expired: dict[type[Any], list[Any]] = defaultdict(list)
+    for obj in list(session.identity_map.values()):
+        state = sa.inspect(obj)
+        if obj is shop or not hasattr(type(obj), "shop_id"):
+            continue
+        if "shop_id" in state.dict:
+            if state.dict["shop_id"] == shop.id:
+                session.expunge(obj)
+        elif len(state.mapper.primary_key) == 1:
+            expired[type(obj)].append(obj)
+    for model, objects in expired.items():
+        key = sa.inspect(model).primary_key[0]
+        ids = [sa.inspect(obj).identity[0] for obj in objects]
+        present = set(session.scalars(sa.select(key).where(key.in_(ids))))
+        for obj in objects:
+            if sa.inspect(obj).identity[0] not in present:
+                session.expunge(obj)
 
 
 def _shop_condition(
