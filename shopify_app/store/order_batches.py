@@ -6,9 +6,10 @@ newest `updated_at` wins, the delivery's triggered-at breaks ties) in memory, ag
 versions read in one query, then writes each order once with a few multi-row statements
 (`order_writes`), and brings the read models up to date once for all the orders of the call.
 
-An order whose versions in the call carry refunds or fulfillments takes the per-version path
-(`orders.store_order_version`) instead: those nested facts have versions and totals of their own,
-they are a minority of versions, and storing them one by one keeps one implementation of them.
+The refunds and fulfillments nested in the versions are merged set-wise too (`nested_writes`).
+Only an order one of whose refunds carries no date takes the per-version path
+(`orders.store_order_version`): such a refund is dated by the order as it stands when the refund
+is first met, which only replaying the versions one by one tells; Shopify always dates refunds.
 
 A version that can never be stored (no id, no price) is reported in `failures` under its key and
 the others are stored; any other error (the database's) propagates, and the caller decides how to
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from shopify_app.analytics.rollups.incremental import note_orders_changed
 from shopify_app.models import Shop
+from shopify_app.store.nested_writes import write_nested_facts
 from shopify_app.store.order_versions import ParsedOrder
 from shopify_app.store.order_versions import read_order
 from shopify_app.store.order_writes import KeyedVersion
@@ -78,16 +80,22 @@ def upsert_orders(
             result.failures[version.key] = exc
             continue
         readable.append((version, parsed))
-    nested = {parsed.shopify_id for _, parsed in readable if parsed.has_nested_facts}
-    one_by_one = [version for version, parsed in readable if parsed.shopify_id in nested]
+    undated = {
+        parsed.shopify_id
+        for _, parsed in readable
+        if any(refund.processed_at is None for refund in parsed.refunds)
+    }
+    one_by_one = [version for version, parsed in readable if parsed.shopify_id in undated]
     _store_one_by_one(session, shop=shop, versions=one_by_one, now=now, result=result)
     as_set = [
         KeyedVersion(version.key, parsed)
         for version, parsed in readable
-        if parsed.shopify_id not in nested
+        if parsed.shopify_id not in undated
     ]
     if as_set:
-        result.order_ids.update(write_versions(session, shop=shop, versions=as_set))
+        order_ids = write_versions(session, shop=shop, versions=as_set)
+        write_nested_facts(session, shop=shop, versions=as_set, order_ids=order_ids)
+        result.order_ids.update(order_ids)
     if update_rollups:
         note_orders_changed(session, shop_id=shop.id, order_ids=set(result.order_ids.values()))
     return result
@@ -101,7 +109,7 @@ def _store_one_by_one(
     now: datetime,
     result: OrderBatchResult,
 ) -> None:
-    """Store versions with nested refunds or fulfillments through the single path."""
+    """Store the versions of orders with an undated refund through the single path."""
     for version in versions:
         try:
             with session.begin_nested():

@@ -17,6 +17,8 @@ from typing import Any
 from shopify_app.models import Customer
 from shopify_app.store.customers import CustomerSnapshot
 from shopify_app.store.customers import nested_snapshot
+from shopify_app.store.fulfillments import FulfillmentVersion
+from shopify_app.store.fulfillments import read_fulfillment
 from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.payloads import as_list
 from shopify_app.store.payloads import parse_datetime
@@ -25,6 +27,8 @@ from shopify_app.store.payloads import require_id
 from shopify_app.store.payloads import shop_currency
 from shopify_app.store.payloads import shop_money
 from shopify_app.store.payloads import text
+from shopify_app.store.refunds import RefundVersion
+from shopify_app.store.refunds import read_refund
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,8 @@ class ParsedOrder:
     email: str | None
     customer: CustomerSnapshot | None
     lines: tuple[OrderLineVersion, ...]
-    refunds: tuple[Mapping[str, Any], ...]
-    fulfillments: tuple[Mapping[str, Any], ...]
+    refunds: tuple[RefundVersion, ...]
+    fulfillments: tuple[FulfillmentVersion, ...]
 
     @property
     def has_nested_facts(self) -> bool:
@@ -90,9 +94,13 @@ def read_order(
         email=text(payload.get("email") or payload.get("contact_email"), limit=320),
         customer=nested_snapshot(payload, version_at=updated_at, event_at=event_at),
         lines=_read_lines(as_list(payload.get("line_items"))),
-        refunds=tuple(r for r in as_list(payload.get("refunds")) if isinstance(r, Mapping)),
+        refunds=tuple(
+            read_refund(r) for r in as_list(payload.get("refunds")) if isinstance(r, Mapping)
+        ),
         fulfillments=tuple(
-            f for f in as_list(payload.get("fulfillments")) if isinstance(f, Mapping)
+            read_fulfillment(f, event_at=event_at, now=now)
+            for f in as_list(payload.get("fulfillments"))
+            if isinstance(f, Mapping)
         ),
     )
 

@@ -12,53 +12,43 @@ holds are expired afterwards: the caller (the rollups first) reads what was writ
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Hashable
-from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
-from typing import TypeVar
 
-from sqlalchemy import ColumnElement
-from sqlalchemy import Table
-from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
-from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
-from sqlalchemy import true
 from sqlalchemy import tuple_
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnCollection
 
 from shopify_app.models import Checkout
 from shopify_app.models import Customer
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
-from shopify_app.models import Refund
-from shopify_app.models import RefundLine
 from shopify_app.models import Shop
-from shopify_app.models.upsert import conflict_insert
+from shopify_app.store.bulk_rows import chunks
+from shopify_app.store.bulk_rows import columns_of
+from shopify_app.store.bulk_rows import not_older
+from shopify_app.store.bulk_rows import table_of
+from shopify_app.store.bulk_rows import upsert_rows
 from shopify_app.store.customers import SNAPSHOT_COLUMNS
 from shopify_app.store.customers import CustomerSnapshot
 from shopify_app.store.customers import apply_snapshot
 from shopify_app.store.order_versions import ParsedOrder
 from shopify_app.store.order_versions import order_row
 from shopify_app.store.payloads import is_stale
+from shopify_app.store.refunds import refunded_quantities
 
-# Ids per IN list: far below the bind-parameter limits of SQLite (32766) and PostgreSQL (65535).
-CHUNK = 1000
 ORDER_KEY = ("shop_id", "shopify_id")
 LINE_KEY = ("order_id", "shopify_id")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,7 +78,7 @@ class _Plan:
 def write_versions(
     session: Session, *, shop: Shop, versions: Sequence[KeyedVersion]
 ) -> dict[Hashable, int]:
-    """Store *versions* (none with nested refunds or fulfillments); return each key's order id."""
+    """Store the orders of *versions* (not their refunds or fulfillments); return their ids."""
     session.flush()
     shopify_ids = list(dict.fromkeys(version.parsed.shopify_id for version in versions))
     before = _stored_orders(session, shop_id=shop.id, shopify_ids=shopify_ids)
@@ -107,7 +97,7 @@ def write_versions(
         }
         for shopify_id, parsed in plan.winners.items()
     ]
-    _upsert(session, Order, rows, key=ORDER_KEY, keep=("total_refunded",), where=_not_older)
+    upsert_rows(session, Order, rows, key=ORDER_KEY, keep=("total_refunded",), where=not_older)
     after = _stored_orders(session, shop_id=shop.id, shopify_ids=shopify_ids)
     # A version the SQL rule kept out (a concurrent transaction stored a newer one) is not ours.
     written = {
@@ -159,7 +149,7 @@ def _stored_orders(
     session: Session, *, shop_id: int, shopify_ids: Sequence[int]
 ) -> dict[int, _Stored]:
     stored: dict[int, _Stored] = {}
-    for chunk in _chunks(shopify_ids):
+    for chunk in chunks(shopify_ids):
         for row in session.execute(
             select(
                 Order.shopify_id,
@@ -186,9 +176,9 @@ def _store_customers(
     """
     shopify_ids = list(dict.fromkeys(snapshot.shopify_id for snapshot in snapshots))
     found: dict[int, Customer] = {}
-    for chunk in _chunks(shopify_ids):
+    for chunk in chunks(shopify_ids):
         for row in session.execute(
-            select(*_table(Customer).c).where(
+            select(*table_of(Customer).c).where(
                 Customer.shop_id == shop.id, Customer.shopify_id.in_(chunk)
             )
         ):
@@ -203,9 +193,9 @@ def _store_customers(
         for sid, customer in found.items()
         if before.get(sid) != _snapshot_values(customer)
     ]
-    _upsert(session, Customer, rows, key=("shop_id", "shopify_id"))
+    upsert_rows(session, Customer, rows, key=("shop_id", "shopify_id"))
     new = [sid for sid, customer in found.items() if customer.id is None]
-    for chunk in _chunks(new):
+    for chunk in chunks(new):
         for shopify_id, customer_id in session.execute(
             select(Customer.shopify_id, Customer.id).where(
                 Customer.shop_id == shop.id, Customer.shopify_id.in_(chunk)
@@ -219,53 +209,6 @@ def _snapshot_values(customer: Customer) -> dict[str, Any]:
     return {name: getattr(customer, name) for name in SNAPSHOT_COLUMNS}
 
 
-def _upsert(
-    session: Session,
-    model: Any,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    key: Sequence[str],
-    keep: Sequence[str] = (),
-    where: Callable[[ColumnCollection[str, Any], ColumnCollection[str, Any]], Any] | None = None,
-) -> None:
-    """Insert *rows*, or update the stored row of the same *key* but for the columns in *keep*.
-
-    One INSERT ... ON CONFLICT executed for many rows, which the drivers send as one batch:
-    faster than one multi-row statement with RETURNING, whose SQL psycopg parses in Python.
-    *where* (given the incoming and the stored columns) decides which stored rows are updated.
-    """
-    if not rows:
-        return
-    insert = conflict_insert(session, _table(model))
-    statement = insert.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: insert.excluded[name] for name in rows[0] if name not in (*key, *keep)},
-        where=where(insert.excluded, _columns(model)) if where is not None else None,
-    )
-    session.execute(statement, list(rows))
-
-
-def _not_older(
-    incoming: ColumnCollection[str, Any], stored: ColumnCollection[str, Any]
-) -> ColumnElement[bool]:
-    """`payloads.is_stale`, negated, in SQL: the stored version is replaced unless it is newer."""
-    return case(
-        (
-            and_(
-                incoming.shopify_updated_at.is_not(None),
-                stored.shopify_updated_at.is_not(None),
-                incoming.shopify_updated_at != stored.shopify_updated_at,
-            ),
-            incoming.shopify_updated_at > stored.shopify_updated_at,
-        ),
-        (
-            and_(incoming.last_event_at.is_not(None), stored.last_event_at.is_not(None)),
-            incoming.last_event_at >= stored.last_event_at,
-        ),
-        else_=true(),
-    )
-
-
 def _write_lines(
     session: Session,
     *,
@@ -277,19 +220,19 @@ def _write_lines(
 
     Only the *replaced* orders (stored before the call) can have lines or refunds already.
     """
-    columns = _columns(OrderLine)
+    columns = columns_of(OrderLine)
     gone: list[int] = []
     refunded: dict[tuple[int, int], int] = {}
-    for chunk in _chunks(sorted(replaced)):
+    for chunk in chunks(sorted(replaced)):
         kept = [
             (order_id, line.shopify_id) for order_id in chunk for line in orders[order_id].lines
         ]
         condition = [columns.order_id.in_(chunk)]
         if kept:
             condition.append(tuple_(columns.order_id, columns.shopify_id).not_in(kept))
-        statement = delete(_table(OrderLine)).where(*condition).returning(columns.id)
+        statement = delete(table_of(OrderLine)).where(*condition).returning(columns.id)
         gone.extend(session.execute(statement).scalars())
-        refunded.update(_refunded_quantities(session, order_ids=chunk))
+        refunded.update(refunded_quantities(session, order_ids=chunk))
     rows = [
         {
             "shop_id": shop_id,
@@ -301,29 +244,16 @@ def _write_lines(
         for order_id, parsed in orders.items()
         for line in parsed.lines
     ]
-    _upsert(session, OrderLine, rows, key=LINE_KEY, keep=("shop_id",))
+    upsert_rows(session, OrderLine, rows, key=LINE_KEY, keep=("shop_id",))
     return gone
-
-
-def _refunded_quantities(
-    session: Session, *, order_ids: Sequence[int]
-) -> dict[tuple[int, int], int]:
-    """What `refunds.refresh_refund_totals` sets: each line's quantity refunded so far."""
-    rows = session.execute(
-        select(Refund.order_id, RefundLine.shopify_line_item_id, func.sum(RefundLine.quantity))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id.in_(order_ids))
-        .group_by(Refund.order_id, RefundLine.shopify_line_item_id)
-    )
-    return {(order_id, line_id): int(quantity or 0) for order_id, line_id, quantity in rows}
 
 
 def _link_checkouts(session: Session, *, shop_id: int, order_by_token: Mapping[str, int]) -> None:
     """Mark the checkouts the orders came from as recovered by them (`orders.link_checkout`)."""
-    columns = _columns(Checkout)
-    for chunk in _chunks(list(order_by_token)):
+    columns = columns_of(Checkout)
+    for chunk in chunks(list(order_by_token)):
         session.execute(
-            update(_table(Checkout))
+            update(table_of(Checkout))
             .where(
                 columns.shop_id == shop_id,
                 columns.token.in_(chunk),
@@ -345,17 +275,3 @@ def _expire_written(session: Session, *, gone_lines: Sequence[int]) -> None:
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Order | OrderLine | Checkout | Customer):
             session.expire(obj)
-
-
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-def _columns(model: Any) -> ColumnCollection[str, Any]:
-    return _table(model).c
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]

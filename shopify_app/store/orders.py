@@ -74,12 +74,10 @@ def store_order_version(
     ):
         order = _apply_order_version(session, shop=shop, order=order, parsed=parsed)
     # Refunds and fulfillments carry their own identity and versions: merge them from any version.
-    for refund_payload in parsed.refunds:
-        refunds.store_refund(session, shop=shop, order=order, payload=refund_payload)
-    for fulfillment_payload in parsed.fulfillments:
-        fulfillments.store_fulfillment(
-            session, shop=shop, order=order, payload=fulfillment_payload, event_at=event_at, now=now
-        )
+    for refund in parsed.refunds:
+        refunds.store_refund(session, shop=shop, order=order, version=refund)
+    for fulfillment in parsed.fulfillments:
+        fulfillments.store_fulfillment(session, shop=shop, order=order, version=fulfillment)
     refunds.refresh_refund_totals(session, order=order)
     link_checkout(session, shop=shop, order=order)
     session.flush()

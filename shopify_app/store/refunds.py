@@ -8,7 +8,9 @@ order in which refunds and order versions arrive.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +44,7 @@ def record_refund(
     """Store a refunds/create payload once and bring the order's refund totals up to date."""
     order = require_parent_order(session, shop=shop, payload=payload, child="refund")
     refund = store_refund(
-        session, shop=shop, order=order, payload=payload, fallback_at=event_at or now
+        session, shop=shop, order=order, version=read_refund(payload), fallback_at=event_at or now
     )
     refresh_refund_totals(session, order=order)
     session.flush()
@@ -50,49 +52,69 @@ def record_refund(
     return refund
 
 
-def store_refund(
-    session: Session,
-    *,
-    shop: Shop,
-    order: Order,
-    payload: Mapping[str, Any],
-    fallback_at: datetime | None = None,
-) -> Refund:
-    """Insert the refund unless its id is stored already; return the stored one."""
+@dataclass(frozen=True)
+class RefundVersion:
+    """A refund as stored: `processed_at` is the payload's, the order's when it has none."""
+
+    shopify_id: int
+    processed_at: datetime | None
+    amount: Decimal
+    lines: tuple[Mapping[str, Any], ...]
+
+    def row(self, *, fallback_at: datetime | None) -> dict[str, Any]:
+        """Return the refund's columns but its shop and order."""
+        return {
+            "shopify_id": self.shopify_id,
+            "processed_at": self.processed_at or fallback_at,
+            "amount": self.amount,
+        }
+
+
+def read_refund(payload: Mapping[str, Any]) -> RefundVersion:
+    """Read a refund payload (refunds/create, or an order's `refunds`), lines merged by item."""
     shopify_id = require_id(payload)
-    refund = session.scalar(
-        select(Refund).where(Refund.shop_id == shop.id, Refund.shopify_id == shopify_id)
-    )
-    if refund is not None:
-        return refund
-    processed_at = (
-        parse_datetime(payload.get("processed_at"))
-        or parse_datetime(payload.get("created_at"))
-        or fallback_at
-        or order.processed_at
-    )
-    refund = Refund(
-        shop_id=shop.id,
-        order_id=order.id,
-        shopify_id=shopify_id,
-        processed_at=processed_at,
-        amount=refund_amount(payload),
-    )
-    quantities: dict[int, RefundLine] = {}
+    lines: dict[int, dict[str, Any]] = {}
     for line_payload in as_list(payload.get("refund_line_items")):
         if not isinstance(line_payload, Mapping):
             continue
         line_item_id = require_id(line_payload, "line_item_id")
         subtotal = shop_money(line_payload, "subtotal") or Decimal("0")
         quantity = int(line_payload.get("quantity") or 0)
-        if line_item_id in quantities:
-            quantities[line_item_id].quantity += quantity
-            quantities[line_item_id].subtotal += subtotal
-            continue
-        quantities[line_item_id] = RefundLine(
-            shopify_line_item_id=line_item_id, quantity=quantity, subtotal=subtotal
+        line = lines.setdefault(
+            line_item_id,
+            {"shopify_line_item_id": line_item_id, "quantity": 0, "subtotal": Decimal("0")},
         )
-    refund.lines = list(quantities.values())
+        line["quantity"] += quantity
+        line["subtotal"] += subtotal
+    return RefundVersion(
+        shopify_id=shopify_id,
+        processed_at=parse_datetime(payload.get("processed_at"))
+        or parse_datetime(payload.get("created_at")),
+        amount=refund_amount(payload),
+        lines=tuple(lines.values()),
+    )
+
+
+def store_refund(
+    session: Session,
+    *,
+    shop: Shop,
+    order: Order,
+    version: RefundVersion,
+    fallback_at: datetime | None = None,
+) -> Refund:
+    """Insert the refund unless its id is stored already; return the stored one."""
+    refund = session.scalar(
+        select(Refund).where(Refund.shop_id == shop.id, Refund.shopify_id == version.shopify_id)
+    )
+    if refund is not None:
+        return refund
+    refund = Refund(
+        shop_id=shop.id,
+        order_id=order.id,
+        **version.row(fallback_at=fallback_at or order.processed_at),
+    )
+    refund.lines = [RefundLine(**line) for line in version.lines]
     session.add(refund)
     session.flush()
     return refund
@@ -128,15 +150,31 @@ def _transaction_amount(transaction: Mapping[str, Any]) -> Decimal:
 def refresh_refund_totals(session: Session, *, order: Order) -> None:
     """Recompute the order's refunded money and each line's refunded quantity from its refunds."""
     session.flush()
-    # Summed in Python: SQLite would add the amounts as floats.
-    amounts = session.scalars(select(Refund.amount).where(Refund.order_id == order.id)).all()
-    order.total_refunded = sum(amounts, Decimal("0"))
-    rows = session.execute(
-        select(RefundLine.shopify_line_item_id, func.sum(RefundLine.quantity))
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(Refund.order_id == order.id)
-        .group_by(RefundLine.shopify_line_item_id)
-    ).all()
-    refunded = {int(line_item_id): int(quantity or 0) for line_item_id, quantity in rows}
+    order.total_refunded = refund_totals(session, order_ids=[order.id]).get(order.id, Decimal("0"))
+    refunded = refunded_quantities(session, order_ids=[order.id])
     for line in order.lines:
-        line.refunded_quantity = refunded.get(line.shopify_id, 0)
+        line.refunded_quantity = refunded.get((order.id, line.shopify_id), 0)
+
+
+def refund_totals(session: Session, *, order_ids: Collection[int]) -> dict[int, Decimal]:
+    """Return the money refunded on each of the orders that has refunds."""
+    totals: dict[int, Decimal] = {}
+    # Summed in Python: SQLite would add the amounts as floats.
+    for order_id, amount in session.execute(
+        select(Refund.order_id, Refund.amount).where(Refund.order_id.in_(order_ids))
+    ):
+        totals[order_id] = totals.get(order_id, Decimal("0")) + amount
+    return totals
+
+
+def refunded_quantities(
+    session: Session, *, order_ids: Collection[int]
+) -> dict[tuple[int, int], int]:
+    """Return each refunded line's quantity refunded so far, by (order id, Shopify line id)."""
+    rows = session.execute(
+        select(Refund.order_id, RefundLine.shopify_line_item_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id.in_(order_ids))
+        .group_by(Refund.order_id, RefundLine.shopify_line_item_id)
+    )
+    return {(order_id, line_id): int(quantity or 0) for order_id, line_id, quantity in rows}

@@ -11,6 +11,7 @@ then trigger time), so versions the rule cannot tell apart are the same payload.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from collections.abc import Hashable
 from collections.abc import Iterator
@@ -34,14 +35,18 @@ from bench.processing import order_bodies
 from shopify_app.db import Database
 from shopify_app.models import Checkout
 from shopify_app.models import Customer
+from shopify_app.models import Fulfillment
 from shopify_app.models import Order
 from shopify_app.models import OrderLine
+from shopify_app.models import Refund
+from shopify_app.models import RefundLine
 from shopify_app.models import Shop
 from shopify_app.store import order_writes
 from shopify_app.store.order_batches import OrderVersion
 from shopify_app.store.order_batches import upsert_orders
 from shopify_app.store.orders import upsert_order
 from shopify_app.store.payloads import InvalidPayload
+from shopify_app.store.refunds import refund_amount
 from tests.support.orders import unique_order
 from tests.support.payloads import load_payload
 from tests.support.shop_state import final_state
@@ -131,21 +136,37 @@ def payload_of(example: Example, version: Drawn) -> dict[str, Any]:
 
 
 def _nest_facts(payload: dict[str, Any], version: Drawn, updated_at: datetime) -> None:
-    if version.hours >= 1:
+    """Nest what the version knows: fulfillments (their own versions), refunds (with lines).
+
+    The second refund of the last order has no date of its own, which only the single path dates.
+    """
+    lines = [line["id"] for line in payload["line_items"]]
+    fulfillments = []
+    for number in range(min(version.hours, 2)):
+        own_version = version.hours - number  # its content is a function of its updated_at
         fulfillment = load_payload("fulfillments__create")
         fulfillment.update(
-            id=payload["id"] + 1,
+            id=payload["id"] * 100 + number,
             order_id=payload["id"],
-            updated_at=updated_at.isoformat(),
-            shipment_status="delivered" if version.hours == 3 else "in_transit",
+            updated_at=(T0 + timedelta(hours=own_version)).isoformat(),
+            shipment_status="delivered" if own_version >= 2 else "in_transit",
+            status=f"success-{own_version}",
         )
-        payload["fulfillments"] = [fulfillment]
-    if version.hours >= 2:
+        fulfillments.append(fulfillment)
+    payload["fulfillments"] = fulfillments
+    refunds = []
+    for number in range(max(version.hours - 1, 0)):
         refund = load_payload("refunds__create")
-        refund.update(id=payload["id"] + 2, order_id=payload["id"])
-        refund["refund_line_items"] = refund["refund_line_items"][:1]
-        refund["refund_line_items"][0]["line_item_id"] = payload["line_items"][-1]["id"]
-        payload["refunds"] = [refund]
+        refund.update(id=payload["id"] * 100 + 10 + number, order_id=payload["id"])
+        template = refund["refund_line_items"][0]
+        refund["refund_line_items"] = [
+            {**template, "id": template["id"] + n, "line_item_id": lines[-1 - n % len(lines)]}
+            for n in range(number + 1)
+        ]
+        if number == 1 and version.order == ORDER_COUNT - 1:
+            del refund["processed_at"], refund["created_at"]
+        refunds.append(refund)
+    payload["refunds"] = refunds
 
 
 def event_at_of(version: Drawn) -> datetime | None:
@@ -336,8 +357,6 @@ def statements(database: Database) -> Iterator[list[str]]:
 def test_fifty_orders_take_a_few_statements_whether_new_or_stored(
     session: Session, make_shop: Callable[..., Shop], statements: list[str], now: datetime
 ) -> None:
-    import json
-
     shop = session.get(Shop, make_shop().id)
     assert shop is not None
     versions = [
@@ -353,3 +372,50 @@ def test_fifty_orders_take_a_few_statements_whether_new_or_stored(
     assert session.scalar(select(func.count()).select_from(Order)) == 50
     assert session.scalar(select(func.count()).select_from(OrderLine)) == 250
     assert session.scalar(select(func.count()).select_from(Customer)) == 50
+
+
+def nested_bodies(count: int) -> list[dict[str, Any]]:
+    """Return *count* orders, each with one refund of one line and one delivered fulfillment."""
+    payloads = []
+    for body in order_bodies(count):
+        payload = json.loads(body)
+        refund = load_payload("refunds__create")
+        refund.update(id=payload["id"] * 10, order_id=payload["id"])
+        refund["refund_line_items"] = refund["refund_line_items"][:1]
+        refund["refund_line_items"][0]["line_item_id"] = payload["line_items"][0]["id"]
+        fulfillment = load_payload("fulfillments__create")
+        fulfillment.update(
+            id=payload["id"] * 10, order_id=payload["id"], shipment_status="delivered"
+        )
+        payloads.append({**payload, "refunds": [refund], "fulfillments": [fulfillment]})
+    return payloads
+
+
+def test_fifty_orders_with_a_refund_and_a_fulfillment_each_take_a_few_statements(
+    session: Session, make_shop: Callable[..., Shop], statements: list[str], now: datetime
+) -> None:
+    shop = session.get(Shop, make_shop().id)
+    assert shop is not None
+    versions = [
+        OrderVersion(key=number, payload=payload, event_at=now)
+        for number, payload in enumerate(nested_bodies(50))
+    ]
+    for round_ in range(2):  # first all new, then all stored (the same versions again)
+        statements.clear()
+        result = upsert_orders(session, shop=shop, versions=versions, now=now, update_rollups=False)
+        assert (len(result.order_ids), result.failures) == (50, {}), round_
+        assert len(statements) <= 20, (len(statements), statements)
+        session.commit()
+    assert session.scalar(select(func.count()).select_from(Refund)) == 50
+    assert session.scalar(select(func.count()).select_from(RefundLine)) == 50
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Fulfillment)
+            .where(Fulfillment.delivered_at.is_not(None))
+        )
+        == 50
+    )
+    refunded = session.scalars(select(Order.total_refunded)).all()
+    assert refunded == [refund_amount(load_payload("refunds__create"))] * 50
+    assert session.scalar(select(func.sum(OrderLine.refunded_quantity))) == 50
