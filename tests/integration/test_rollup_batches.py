@@ -28,6 +28,7 @@ from shopify_app.models import Order
 from shopify_app.models import Shop
 from shopify_app.store.order_batches import OrderVersion
 from shopify_app.store.order_batches import upsert_orders
+from shopify_app.store.refunds import read_refund
 from shopify_app.store.refunds import store_refund
 from tests.support.rollups import incremental_and_rebuilt
 
@@ -152,7 +153,8 @@ def apply_batch(session: Session, shop: Shop, batch: list[Change], counter: Iter
                 "processed_at": at.isoformat(),
                 "transactions": [{"kind": "refund", "status": "success", "amount": change.amount}],
             }
-            refund_ids.append(store_refund(session, shop=shop, order=order, payload=payload).id)
+            version = read_refund(payload)
+            refund_ids.append(store_refund(session, shop=shop, order=order, version=version).id)
         elif isinstance(change, Deletion):
             order_ids.add(order.id)
             session.delete(order)
