@@ -43,6 +43,7 @@ from shopify_app.demo import DEMO_SHOP_DOMAIN
 from shopify_app.demo.deliveries import DeliverySummary
 from shopify_app.demo.deliveries import WebhookTarget
 from shopify_app.demo.generator import DemoEvent
+from shopify_app.demo.generator.simulation import FULL_STORE_CUSTOMERS
 from shopify_app.demo.player import DemoStore
 from shopify_app.gateway import API_VERSION
 from shopify_app.gateway.oauth import TokenGrant
@@ -192,7 +193,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--customers",
         type=int,
-        default=int(os.environ.get("DEMO_CUSTOMERS", "200")),
+        default=int(os.environ.get("DEMO_CUSTOMERS", str(FULL_STORE_CUSTOMERS))),
         help="demo store size (the generator's full size is 5000)",
     )
     parser.add_argument("--seed", type=int, default=7)

@@ -32,6 +32,9 @@ from shopify_app.demo.generator.seasons import DemandCurve
 from shopify_app.demo.generator.timeline import Timeline
 from shopify_app.demo.generator.world import World
 
+FULL_STORE_CUSTOMERS = 5000
+"""The demo store's size: about 89,000 events over two years, what `make run` plays."""
+
 
 class ShopSimulation:
     """Simulate the demo shop from `now - history_days` onwards; iterate it once for its webhooks.
@@ -44,7 +47,7 @@ class ShopSimulation:
         self,
         *,
         seed: int = 7,
-        customers: int = 5000,
+        customers: int = FULL_STORE_CUSTOMERS,
         now: datetime,
         history_days: int = 730,
         shop: ShopProfile | None = None,
