@@ -14,6 +14,7 @@ import responses
 from flask.testing import FlaskClient
 from flask.testing import FlaskCliRunner
 from sqlalchemy import delete
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from shopify_app.models.backfill_run import BackfillKind
 from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.store import order_batches
 from shopify_app.store import orders
+from shopify_app.store import planner_statistics
 from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.sync import backfill
 from shopify_app.store.sync import backfill_runs
@@ -284,6 +286,38 @@ def test_backfill_rebuilds_the_rollups_once_to_what_the_per_order_path_gives(
     real_rebuild(session, shop_id=shop.id, now=now)
     assert rollup_rows(session, shop.id) == imported
     assert _rollups_rederived_order_by_order(session, shop.id) == imported
+
+
+def test_backfill_refreshes_the_planner_statistics_after_chunks_1_2_4_on_postgresql(
+    shop: Shop,
+    session: Session,
+    database: Database,
+    shopify: FakeBulkShopify,
+    graphql: GraphQLClient,
+    now: datetime,
+) -> None:
+    run_id = _run_id(session, shop, BackfillKind.ORDERS)
+    analyzed: list[str] = []
+
+    def note_analyze(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("ANALYZE"):
+            analyzed.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", note_analyze)
+    try:
+        backfill.run_backfill(
+            database.session_factory, run_id=run_id, client=graphql, clock=lambda: now, batch_size=8
+        )
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note_analyze)
+
+    # 36 orders in chunks of 8: chunks 1 to 5, statistics refreshed after 1, 2 and 4.
+    expected = 3 if database.engine.dialect.name == "postgresql" else 0
+    assert len(analyzed) == expected
+    assert all("orders" in statement for statement in analyzed)
+    assert [planner_statistics.is_refresh_due(n) for n in range(1, 10)] == [
+        True, True, False, True, False, False, False, True, False,
+    ]  # fmt: skip
 
 
 def test_webhooks_applied_between_chunks_are_counted_once_the_backfill_rebuilds(

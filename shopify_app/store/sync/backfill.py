@@ -40,6 +40,7 @@ from shopify_app.models.backfill_run import BackfillStatus
 from shopify_app.models.base import utcnow
 from shopify_app.store import checkouts
 from shopify_app.store import order_batches
+from shopify_app.store import planner_statistics
 from shopify_app.store.order_batches import OrderVersion
 from shopify_app.store.payloads import InvalidPayload
 from shopify_app.store.sync import graphql_shapes
@@ -256,10 +257,10 @@ class _RunDriver:
         if not url:
             return
         objects = bulk.group_bulk_objects(bulk.iter_jsonl(url, skip_lines=skip))
-        for chunk in _chunks(objects, batch_size):
-            self._import_chunk(chunk)
+        for number, chunk in enumerate(_chunks(objects, batch_size), start=1):
+            self._import_chunk(chunk, refresh_statistics=planner_statistics.is_refresh_due(number))
 
-    def _import_chunk(self, chunk: list[bulk.BulkObject]) -> None:
+    def _import_chunk(self, chunk: list[bulk.BulkObject], *, refresh_statistics: bool) -> None:
         """Import one chunk and move the run's resume point past it, in one transaction."""
         with _transaction(self.session_factory) as session:
             run = _load_run(session, self.run_id)
@@ -272,6 +273,8 @@ class _RunDriver:
             run.lines_processed = chunk[-1].last_line
             run.last_object_id = chunk[-1].id
             run.heartbeat_at = now
+            if refresh_statistics:
+                planner_statistics.refresh_statistics(session)
             self._report(run)
 
     def _complete(self) -> BackfillProgress:
