@@ -39,9 +39,14 @@ class _Parsed:
     payload: dict[str, Any]
 
 
+def is_order_topic(topic: str) -> bool:
+    """Whether *topic*'s deliveries carry a whole order, stored by `upsert_orders` in sets."""
+    return HANDLERS.get(topic) is ORDER_HANDLER
+
+
 def takes_part(delivery: WebhookDelivery, shop: Shop | None) -> bool:
     """Whether a delivery is applied in its shop's order set (orders of stored shops)."""
-    return shop is not None and HANDLERS.get(delivery.topic) is ORDER_HANDLER
+    return shop is not None and is_order_topic(delivery.topic)
 
 
 def apply_order_sets(

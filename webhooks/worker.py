@@ -82,7 +82,7 @@ def drain(
     (tests step through it). *rest* is a pause after each batch that leaves the database to
     other writers (the embedded worker's, on SQLite: see `BackgroundWorker`)."""
     report = DrainReport()
-    limit = (budget if budget is not None else budget_for(database)).total_seconds()
+    budget = budget if budget is not None else budget_for(database)
     claim_size = min(batch_size, FIRST_CLAIM)
     while True:
         current = now or utcnow()
@@ -95,7 +95,10 @@ def drain(
         started = time.monotonic()
         outcomes = process_batch(database, claims=claims, now=current, policy=policy, budget=budget)
         claim_size = next_claim_size(
-            len(claims), seconds=time.monotonic() - started, budget=limit, most=batch_size
+            len(claims),
+            seconds=time.monotonic() - started,
+            budget=budget.total_seconds(),
+            most=batch_size,
         )
         for outcome in outcomes:
             report.add(outcome)

@@ -33,7 +33,7 @@ from shopify_app.store.order_batches import OrderVersion
 from shopify_app.store.order_batches import upsert_orders
 from shopify_app.store.sync.backfill import BATCH_SIZE
 from webhooks.handlers import HANDLERS
-from webhooks.handlers import ORDER_TOPICS
+from webhooks.order_sets import is_order_topic
 from webhooks.processing import parse_payload
 from webhooks.registry import DeliveryContext
 
@@ -85,7 +85,7 @@ def _import_chunk(
     versions: list[OrderVersion] = []
     others: list[tuple[int, Delivery]] = []
     for position, delivery in deliveries.items():
-        if delivery.topic not in ORDER_TOPICS:
+        if not is_order_topic(delivery.topic):
             others.append((position, delivery))
             continue
         try:
