@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -43,6 +42,7 @@ from shopify_app.store.fulfillments import COLUMNS as FULFILLMENT_COLUMNS
 from shopify_app.store.order_writes import KeyedVersion
 from shopify_app.store.refunds import RefundVersion
 from shopify_app.store.refunds import refund_totals
+from shopify_app.store.refunds import refunded_quantities
 
 KEY = ("shop_id", "shopify_id")
 
@@ -156,22 +156,10 @@ def _stored(
 
 
 def _refresh_refund_totals(session: Session, *, order_ids: Collection[int]) -> None:
-    """Set `total_refunded` and each line's `refunded_quantity` of the orders from their refunds."""
+    """Set `total_refunded` and each line's `refunded_quantity` of the orders from their refunds,
+    by the sums the single path uses (`refunds.refund_totals`, `refunds.refunded_quantities`)."""
     orders = columns_of(Order)
     lines = columns_of(OrderLine)
-    refunds = columns_of(Refund)
-    refund_lines = columns_of(RefundLine)
-    refunded_quantity = (
-        select(func.coalesce(func.sum(refund_lines.quantity), 0))
-        .select_from(
-            table_of(RefundLine).join(table_of(Refund), refunds.id == refund_lines.refund_id)
-        )
-        .where(
-            refunds.order_id == lines.order_id,
-            refund_lines.shopify_line_item_id == lines.shopify_id,
-        )
-        .scalar_subquery()
-    )
     for chunk in chunks(sorted(order_ids)):
         totals = refund_totals(session, order_ids=chunk)
         session.execute(
@@ -181,7 +169,19 @@ def _refresh_refund_totals(session: Session, *, order_ids: Collection[int]) -> N
             [{"order_key": order_id, "total": totals[order_id]} for order_id in chunk],
         )
         session.execute(
-            update(table_of(OrderLine))
-            .where(lines.order_id.in_(chunk))
-            .values(refunded_quantity=refunded_quantity)
+            update(table_of(OrderLine)).where(lines.order_id.in_(chunk)).values(refunded_quantity=0)
         )
+        refunded = refunded_quantities(session, order_ids=chunk)
+        if refunded:
+            session.execute(
+                update(table_of(OrderLine))
+                .where(
+                    lines.order_id == bindparam("order_key"),
+                    lines.shopify_id == bindparam("line_key"),
+                )
+                .values(refunded_quantity=bindparam("refunded")),
+                [
+                    {"order_key": order_id, "line_key": line_id, "refunded": quantity}
+                    for (order_id, line_id), quantity in refunded.items()
+                ],
+            )
